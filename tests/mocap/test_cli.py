@@ -41,3 +41,21 @@ def test_bad_output_folder_is_one_line(tmp_path):
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0 and "demo" in result.stdout
+
+
+def test_every_command_and_benchmark_module_is_complete():
+    import mocap.benchmarks
+    import mocap.commands
+    from mocap.plugins import discover
+
+    names = [m.NAME for m in discover(mocap.commands)]
+    assert "demo" in names and "bench" in names
+    assert "synthetic" in [m.NAME for m in discover(mocap.benchmarks)]
+
+
+def test_bench_synthetic_prints_a_table():
+    result = run("bench", "synthetic", "--frames", "10", "--repeat", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["case", "frames"] and len(lines) == 5
+    assert all(float(line.split()[-2]) > 0 for line in lines[1:])
