@@ -20,6 +20,8 @@ Detector model (what turns ``true_xy`` into ``detections``):
 * ``false_positives_per_view`` (Poisson mean per view and frame) ghost people: a real pose from
   another moment placed somewhere else in the volume, seen by that one view only (so no other
   view confirms it), noisy, score U(0.2, 0.8), each joint dropped with probability 0.3;
+* a detection has its left and right joints swapped with probability ``left_right_swap_rate``
+  (a common detector failure on people seen from behind);
 * person slots are shuffled per view and frame (``shuffle_slots``), as detectors do.
 
 Everything derives from ``seed``: the same config gives bit-identical arrays.
@@ -88,6 +90,9 @@ class StudioConfig(BaseModel):
     max_time_offset_frames: float = Field(
         0.0, ge=0, description="When no offsets are given: whole-frame offsets drawn in +- this range."
     )
+    left_right_swap_rate: float = Field(
+        0.0, ge=0, le=1, description="Probability that a detection has its left and right joints swapped."
+    )
     shuffle_slots: bool = Field(True, description="Shuffle person slots per view and frame.")
 
 
@@ -106,6 +111,7 @@ class SyntheticTake:
         occluded: (T, V, P, J) hidden by a body (only where visible).
         slot_person: (T, V, S) the true person of each detection slot; ``EMPTY_SLOT`` (-1) or
             ``GHOST_SLOT`` (-2) otherwise.
+        swapped: (T, V, P) True where the detection of a person has left and right swapped.
         time_offsets_frames: (V,) each view's clock offset in frames.
         all_points: (T, P, len(CANONICAL_JOINTS), 3) every canonical keypoint at nominal times.
         placements: how each person plays the motion.
@@ -120,6 +126,7 @@ class SyntheticTake:
     visible: NDArray[np.bool_] = field(repr=False)
     occluded: NDArray[np.bool_] = field(repr=False)
     slot_person: NDArray[np.int64] = field(repr=False)
+    swapped: NDArray[np.bool_] = field(repr=False)
     time_offsets_frames: NDArray[np.float64] = field(repr=False)
     all_points: NDArray[np.float64] = field(repr=False)
     placements: tuple[Placement, ...] = field(repr=False)
@@ -221,7 +228,9 @@ def generate_take(config: StudioConfig) -> SyntheticTake:
     else:
         occluded = np.zeros_like(visible)
 
-    xy, score, slot_person = _observe(config, rig, layout, clip, placements, true_xy, visible, occluded, rng_obs)
+    xy, score, slot_person, swapped = _observe(
+        config, rig, layout, clip, placements, true_xy, visible, occluded, rng_obs
+    )
     detections = Detections2D(xy, score, rig.names, layout, config.fps)
     ids = np.arange(p, dtype=np.int32)
     poses = Poses3D.from_points(nominal[:, :, joints].astype(np.float32), layout, config.fps, ids)
@@ -234,6 +243,7 @@ def generate_take(config: StudioConfig) -> SyntheticTake:
         visible=visible,
         occluded=occluded,
         slot_person=slot_person,
+        swapped=swapped,
         time_offsets_frames=offsets,
         all_points=nominal,
         placements=tuple(placements),
@@ -289,8 +299,12 @@ def _observe(
     visible: NDArray[np.bool_],
     occluded: NDArray[np.bool_],
     rng: np.random.Generator,
-) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int64]]:
-    """Apply the detector model; returns xy (T, V, S, J, 2), score (T, V, S, J), slot_person (T, V, S)."""
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int64], NDArray[np.bool_]]:
+    """Apply the detector model.
+
+    Returns:
+        xy (T, V, S, J, 2), score (T, V, S, J), slot_person (T, V, S), swapped (T, V, P).
+    """
     t, v, _, j = visible.shape
     clear = visible & ~occluded
     noisy = (
@@ -303,6 +317,12 @@ def _observe(
     detected &= rng.uniform(size=clear.shape) >= config.missed_rate
     noisy[~detected] = np.nan
     score = np.where(detected, score, 0.0)
+    swapped = np.zeros((t, v, visible.shape[2]), dtype=bool)
+    if config.left_right_swap_rate > 0:
+        swapped = rng.uniform(size=swapped.shape) < config.left_right_swap_rate
+        flip = list(layout.flip_permutation)
+        noisy[swapped] = noisy[swapped][:, flip]
+        score[swapped] = score[swapped][:, flip]
 
     ghosts = _ghosts(config, rig, layout, clip, rng) if config.false_positives_per_view > 0 else None
     present: NDArray[np.bool_] = np.any(detected, axis=-1)  # (T, V, P): the person left a keypoint
@@ -324,4 +344,4 @@ def _observe(
                 xy[ti, vi, slot] = exy
                 scores[ti, vi, slot] = escore
                 slot_person[ti, vi, slot] = who
-    return xy, scores, slot_person
+    return xy, scores, slot_person, swapped

@@ -128,3 +128,15 @@ def test_config_is_validated():
 def test_real_motion_is_used_when_present(shared_data):
     take = generate_take(StudioConfig(num_frames=5))
     assert take.motion_source.endswith("AV_8Walk_Meredith_HVHA_Rep1.bvh")
+
+
+def test_left_right_swaps_exchange_the_sides_of_a_detection():
+    config = StudioConfig(num_frames=40, occlusion=False, left_right_swap_rate=0.3, shuffle_slots=False)
+    take = generate_take(config)
+    flip = list(take.layout.flip_permutation)
+    rate = take.swapped.mean()
+    assert 0.2 < rate < 0.4
+    t, v, p = np.argwhere(take.swapped)[0]
+    np.testing.assert_allclose(take.detections.xy[t, v, 0], take.true_xy[t, v, p][flip], atol=1e-3)
+    t, v, p = np.argwhere(~take.swapped)[0]
+    np.testing.assert_allclose(take.detections.xy[t, v, 0], take.true_xy[t, v, p], atol=1e-3)
