@@ -1,0 +1,1 @@
+"""Multi-person association: across views (epipolar) and over time (stable ids)."""
