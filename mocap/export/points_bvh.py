@@ -16,25 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
 from calibration.files import write_text_atomic
 from mocap.errors import ExportError
 from mocap.poses3d import Poses3D
+from mocap.solve.gaps import fill_gaps
 
 #: world (Z-up) -> BVH (Y-up)
 WORLD_TO_YUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
-
-
-def fill_gaps(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Fill NaN runs of ``(T, C)`` per column by linear interpolation, holding the ends."""
-    out = values.copy()
-    frames = np.arange(len(values))
-    for c in range(values.shape[1]):
-        known = np.isfinite(values[:, c])
-        if known.any():
-            out[:, c] = np.interp(frames, frames[known], values[known, c])
-    return out
 
 
 def write_points_bvh(poses: Poses3D, path: str | Path, person_id: int | None = None) -> Path:
