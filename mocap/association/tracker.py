@@ -140,6 +140,20 @@ class Tracker:
         seeing = int(valid_detection.any(axis=1).sum())
         self._births(frame, normalized, rays, scores, usable, valid_detection & ~claimed, seeing)
 
+    def snapshot(
+        self, frame: int, num_views: int, num_slots: int
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int64]]:
+        """Confirmed people updated at ``frame``: ids (P,), poses (P, J, 3) and the person id given
+        to each detection slot of that frame (V, S), -1 where unused (for live display)."""
+        live = [t for t in self.tracks if t.confirmed and t.last_frame == frame]
+        slots = np.full((num_views, num_slots), -1, dtype=np.int64)
+        for track in live:
+            for v, claim in track.claims.get(frame, {}).items():
+                slots[v, claim.slot] = track.track_id
+        ids = np.array([t.track_id for t in live], dtype=np.int32)
+        poses = np.stack([t.pose for t in live]) if live else np.zeros((0, len(self.flip), 3))
+        return ids, poses, slots
+
     def close(self) -> list[Track]:
         """End tracking; every track that was ever confirmed, by id."""
         for track in self.tracks:

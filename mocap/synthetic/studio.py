@@ -176,6 +176,96 @@ def _capsules(points: NDArray[np.float64], scales: NDArray[np.float64]) -> tuple
     return a.reshape(flat + (3,)), b.reshape(flat + (3,)), radii.reshape(flat)
 
 
+@dataclass(frozen=True, eq=False)
+class Observation:
+    """What the cameras report for some frames (see :class:`SyntheticTake` for the arrays)."""
+
+    true_xy: NDArray[np.float64] = field(repr=False)
+    visible: NDArray[np.bool_] = field(repr=False)
+    occluded: NDArray[np.bool_] = field(repr=False)
+    xy: NDArray[np.float32] = field(repr=False)
+    score: NDArray[np.float32] = field(repr=False)
+    slot_person: NDArray[np.int64] = field(repr=False)
+    swapped: NDArray[np.bool_] = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticWorld:
+    """The studio without a fixed length: cameras, people and their motion, observable at any frame.
+
+    :func:`generate_take` observes frames ``0 .. num_frames-1`` at once; a live feed observes one
+    frame at a time, as the wall clock advances.
+    """
+
+    config: StudioConfig
+    layout: KeypointLayout
+    clip: MotionClip
+    placements: tuple[Placement, ...]
+    rig: CameraRig
+    time_offsets_frames: NDArray[np.float64] = field(repr=False)
+
+    @classmethod
+    def create(cls, config: StudioConfig) -> tuple[SyntheticWorld, np.random.Generator]:
+        """The world of ``config`` and the random source of its detector model.
+
+        Raises:
+            LayoutError, PlacementError, MissingFileError, FileFormatError: see :func:`generate_take`.
+        """
+        layout = get_layout(config.layout)
+        rng = np.random.default_rng(config.seed)
+        rng_people, rng_rig, rng_obs = (np.random.default_rng(s) for s in rng.integers(0, 2**63, 3))
+        clip = _clip(config)
+        placements = choose_placements(clip, config.num_people, rng_people, min_separation_m=config.min_separation_m)
+        # cameras outside the crowd's paths over one clip period (the motion repeats with it)
+        period = np.arange(0.0, clip.duration_s, 1.0 / 30.0)
+        reach = 1.5
+        if placements:
+            hips = _people_points(clip, placements, period)[:, :, _CANON["mid_hip"], :2]
+            reach = max(reach, float(np.max(np.linalg.norm(hips, axis=-1))) + 0.3)
+        rig = make_rig(
+            config.num_cameras,
+            rng_rig,
+            arrangement=config.arrangement,
+            distance_m=config.camera_distance_m or reach + 3.0,
+            volume_radius_m=0.85 * reach,
+            resolution=config.resolution,
+            distortion=config.lens,
+        )
+        offsets = _time_offsets(config, rng_rig)
+        return cls(config, layout, clip, tuple(placements), rig, offsets), rng_obs
+
+    def people_points(self, frames: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Every canonical keypoint of every person at (fractional) frame numbers: (N, P, Jc, 3)."""
+        return _people_points(self.clip, list(self.placements), np.asarray(frames, dtype=np.float64) / self.config.fps)
+
+    def observe(self, frames: NDArray[np.int64], rng: np.random.Generator) -> Observation:
+        """Project, occlude and run the detector model for the given frame numbers (N,)."""
+        config, rig, layout = self.config, self.rig, self.layout
+        frames = np.asarray(frames)
+        t, v, p = len(frames), len(rig), len(self.placements)
+        offsets = self.time_offsets_frames
+        # every canonical point as each view sees it: (N, V, P, Jc, 3)
+        per_view = np.empty((t, v, p, len(CANONICAL_JOINTS), 3))
+        for offset in np.unique(offsets):
+            per_view[:, offsets == offset] = self.people_points(frames + offset)[:, None]
+        joints = [_CANON[name] for name in layout.joint_names]
+        points = per_view[:, :, :, joints]  # (N, V, P, J, 3)
+        true_xy = np.stack([rig.cameras[i].project(points[:, i]) for i in range(v)], axis=1)
+        visible = np.stack([rig.cameras[i].in_image(true_xy[:, i]) for i in range(v)], axis=1)
+        true_xy[~visible] = np.nan
+        scales = np.array([pl.scale * self.clip.height_m / REFERENCE_HEIGHT_M for pl in self.placements])
+        if config.occlusion and p > 0:
+            cap_a, cap_b, radii = _capsules(per_view, scales)  # (N, V, P*K, 3)
+            hidden = occlusion_mask(rig.centers_world, points.reshape(t, v, -1, 3), cap_a, cap_b, radii)
+            occluded = hidden.reshape(t, v, p, len(joints)) & visible
+        else:
+            occluded = np.zeros_like(visible)
+        xy, score, slot_person, swapped = _observe(
+            config, rig, layout, self.clip, list(self.placements), true_xy, visible, occluded, rng
+        )
+        return Observation(true_xy, visible, occluded, xy, score, slot_person, swapped)
+
+
 def generate_take(config: StudioConfig) -> SyntheticTake:
     """Build a take from ``config`` (see the module docstring).
 
@@ -184,70 +274,28 @@ def generate_take(config: StudioConfig) -> SyntheticTake:
         PlacementError: the people cannot be placed apart.
         MissingFileError, FileFormatError: a motion file that cannot be read.
     """
-    layout = get_layout(config.layout)
-    rng = np.random.default_rng(config.seed)
-    rng_people, rng_rig, rng_obs = (np.random.default_rng(s) for s in rng.integers(0, 2**63, 3))
-    clip = _clip(config)
-    placements = choose_placements(clip, config.num_people, rng_people, min_separation_m=config.min_separation_m)
-    t, v, p = config.num_frames, config.num_cameras, config.num_people
-    times = np.arange(t) / config.fps
-    nominal = _people_points(clip, placements, times)
-
-    # cameras outside the crowd's paths over one clip period (the motion repeats with it)
-    period = np.arange(0.0, clip.duration_s, 1.0 / 30.0)
-    reach = 1.5
-    if placements:
-        hips = _people_points(clip, placements, period)[:, :, _CANON["mid_hip"], :2]
-        reach = max(reach, float(np.max(np.linalg.norm(hips, axis=-1))) + 0.3)
-    rig = make_rig(
-        v,
-        rng_rig,
-        arrangement=config.arrangement,
-        distance_m=config.camera_distance_m or reach + 3.0,
-        volume_radius_m=0.85 * reach,
-        resolution=config.resolution,
-        distortion=config.lens,
-    )
-    offsets = _time_offsets(config, rng_rig)
-
-    # every canonical point as each view sees it: (T, V, P, Jc, 3)
-    per_view = np.empty((t, v, p, len(CANONICAL_JOINTS), 3))
-    for offset in np.unique(offsets):
-        per_view[:, offsets == offset] = _people_points(clip, placements, times + offset / config.fps)[:, None]
-    joints = [_CANON[name] for name in layout.joint_names]
-    points = per_view[:, :, :, joints]  # (T, V, P, J, 3)
-    true_xy = np.stack([rig.cameras[i].project(points[:, i]) for i in range(v)], axis=1)
-    visible = np.stack([rig.cameras[i].in_image(true_xy[:, i]) for i in range(v)], axis=1)
-    true_xy[~visible] = np.nan
-
-    scales = np.array([pl.scale * clip.height_m / REFERENCE_HEIGHT_M for pl in placements])
-    if config.occlusion and p > 0:
-        cap_a, cap_b, radii = _capsules(per_view, scales)  # (T, V, P*K, 3)
-        hidden = occlusion_mask(rig.centers_world, points.reshape(t, v, -1, 3), cap_a, cap_b, radii)
-        occluded = hidden.reshape(t, v, p, len(joints)) & visible
-    else:
-        occluded = np.zeros_like(visible)
-
-    xy, score, slot_person, swapped = _observe(
-        config, rig, layout, clip, placements, true_xy, visible, occluded, rng_obs
-    )
-    detections = Detections2D(xy, score, rig.names, layout, config.fps)
-    ids = np.arange(p, dtype=np.int32)
-    poses = Poses3D.from_points(nominal[:, :, joints].astype(np.float32), layout, config.fps, ids)
+    world, rng_obs = SyntheticWorld.create(config)
+    frames = np.arange(config.num_frames)
+    observed = world.observe(frames, rng_obs)
+    nominal = world.people_points(frames.astype(np.float64))
+    joints = [_CANON[name] for name in world.layout.joint_names]
+    detections = Detections2D(observed.xy, observed.score, world.rig.names, world.layout, config.fps)
+    ids = np.arange(config.num_people, dtype=np.int32)
+    poses = Poses3D.from_points(nominal[:, :, joints].astype(np.float32), world.layout, config.fps, ids)
     return SyntheticTake(
         config=config,
-        rig=rig,
+        rig=world.rig,
         poses=poses,
         detections=detections,
-        true_xy=true_xy,
-        visible=visible,
-        occluded=occluded,
-        slot_person=slot_person,
-        swapped=swapped,
-        time_offsets_frames=offsets,
+        true_xy=observed.true_xy,
+        visible=observed.visible,
+        occluded=observed.occluded,
+        slot_person=observed.slot_person,
+        swapped=observed.swapped,
+        time_offsets_frames=world.time_offsets_frames,
         all_points=nominal,
-        placements=tuple(placements),
-        motion_source=clip.source,
+        placements=world.placements,
+        motion_source=world.clip.source,
     )
 
 
@@ -257,12 +305,13 @@ def _ghosts(
     layout: KeypointLayout,
     clip: MotionClip,
     rng: np.random.Generator,
+    num_frames: int,
 ) -> list[list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]]:
     """Per frame, per view, a list of (xy (J, 2), score (J,)) ghost detections."""
     joints = [_CANON[name] for name in layout.joint_names]
-    counts = rng.poisson(config.false_positives_per_view, (config.num_frames, config.num_cameras))
+    counts = rng.poisson(config.false_positives_per_view, (num_frames, config.num_cameras))
     out: list[list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]]] = [
-        [[] for _ in range(config.num_cameras)] for _ in range(config.num_frames)
+        [[] for _ in range(config.num_cameras)] for _ in range(num_frames)
     ]
     for ti, vi in zip(*np.nonzero(counts), strict=True):
         for _ in range(counts[ti, vi]):
@@ -324,7 +373,7 @@ def _observe(
         noisy[swapped] = noisy[swapped][:, flip]
         score[swapped] = score[swapped][:, flip]
 
-    ghosts = _ghosts(config, rig, layout, clip, rng) if config.false_positives_per_view > 0 else None
+    ghosts = _ghosts(config, rig, layout, clip, rng, t) if config.false_positives_per_view > 0 else None
     present: NDArray[np.bool_] = np.any(detected, axis=-1)  # (T, V, P): the person left a keypoint
     ghost_counts = np.array([[len(ghosts[ti][vi]) if ghosts else 0 for vi in range(v)] for ti in range(t)])
     slots = int(max(1, np.max(present.sum(axis=-1) + ghost_counts, initial=0)))
