@@ -1,0 +1,1 @@
+"""Detector backends, one module each, created through :mod:`mocap.detection.registry`."""

@@ -1,0 +1,177 @@
+"""Rotated square regions of interest: from alignment points, to crops, and back to pixels.
+
+A region is a square of side ``size`` pixels centred at ``center`` and rotated by ``rotation``
+radians (image frame, y down; positive turns +x towards +y). Tensor pixel ``(j, i)`` of an
+``S x S`` crop samples the image at::
+
+    corner + R(rotation) @ (j, i) * size / S,   corner = center + R(rotation) @ (-size/2, -size/2)
+
+with image pixel centres at integer coordinates. This is exactly how MediaPipe's CPU
+``ImageToTensorCalculator`` warps (``cv::boxPoints`` corners mapped onto ``(0, 0) .. (S, S)`` by
+``warpPerspective`` with bilinear sampling), so model outputs in ``[0, 1]`` crop units map back
+with ``center + size * R(rotation) @ (u - 0.5, v - 0.5)`` (MediaPipe's ``LandmarkProjection``).
+OpenCV's fixed-point warp rounds source positions to 1/32 pixel, weights in 1/1024 and the
+result to uint8; :func:`sample_crops` reproduces it bit for bit by default (float ``grid_sample``
+crops differ from MediaPipe's on ~7 % of values by one level, which moves the detector's
+alignment points by ~0.2 px and some landmarks by a pixel or more).
+
+Alignment (``AlignmentPointsRectsCalculator`` + ``RectTransformationCalculator``): the centre is
+the start point, the side ``2 * |end - start| * scale`` and the rotation
+``pi/2 - atan2(-(end_y - start_y), end_x - start_x)`` wrapped to [-pi, pi), so the body axis
+points up in the crop.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def wrap_angle(angle: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Angles wrapped to [-pi, pi)."""
+    return angle - 2 * math.pi * np.floor((angle + math.pi) / (2 * math.pi))
+
+
+def rois_from_alignment(
+    start_px: NDArray[np.float64], end_px: NDArray[np.float64], scale: float = 1.25
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Regions from alignment points (pixels).
+
+    Args:
+        start_px: (R, 2) centre points (mid-hip).
+        end_px: (R, 2) scale/rotation points.
+        scale: side enlargement (1.25 for the BlazePose body).
+
+    Returns:
+        center (R, 2) pixels, size (R,) pixels, rotation (R,) radians.
+    """
+    start = np.asarray(start_px, dtype=np.float64).reshape(-1, 2)
+    end = np.asarray(end_px, dtype=np.float64).reshape(-1, 2)
+    delta = end - start
+    size = 2.0 * np.hypot(delta[:, 0], delta[:, 1]) * scale
+    rotation = wrap_angle(math.pi / 2 - np.arctan2(-delta[:, 1], delta[:, 0]))
+    return start.copy(), size, rotation
+
+
+def letterbox_roi(width: int, height: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The region a keep-aspect-ratio resize of the whole image samples (square of the long side)."""
+    center = np.array([[width / 2.0, height / 2.0]])
+    return center, np.array([float(max(width, height))]), np.zeros(1)
+
+
+def crop_to_image(
+    uv: NDArray[np.float64], center: NDArray[np.float64], size: NDArray[np.float64], rotation: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Map points in crop units to image pixels.
+
+    Args:
+        uv: (R, K, 2) points, ``(0, 0)`` the crop's first corner and ``(1, 1)`` the opposite one.
+        center, size, rotation: (R, 2), (R,), (R,) the regions.
+
+    Returns:
+        (R, K, 2) pixels.
+    """
+    cos, sin = np.cos(rotation)[:, None], np.sin(rotation)[:, None]
+    du, dv = uv[..., 0] - 0.5, uv[..., 1] - 0.5
+    x = center[:, None, 0] + size[:, None] * (cos * du - sin * dv)
+    y = center[:, None, 1] + size[:, None] * (sin * du + cos * dv)
+    return np.stack([x, y], axis=-1)
+
+
+def sampling_positions(
+    center: NDArray[np.float64],
+    size: NDArray[np.float64],
+    rotation: NDArray[np.float64],
+    crop: int,
+    *,
+    device: Any,
+) -> Any:
+    """Image positions sampled by each crop pixel.
+
+    Args:
+        center, size, rotation: (R, 2), (R,), (R,) regions in pixels / radians.
+        crop: output side S.
+        device: torch device of the result.
+
+    Returns:
+        (R, S, S, 2) float64 tensor of ``(x, y)`` pixel positions (pixel centres at integers).
+    """
+    import torch
+
+    steps = np.arange(crop, dtype=np.float64)
+    j, i = np.meshgrid(steps, steps, indexing="xy")  # (S, S): j along x, i along y
+    scale = (size / crop)[:, None, None]
+    cos, sin = np.cos(rotation)[:, None, None], np.sin(rotation)[:, None, None]
+    corner_x = (center[:, 0] + size / 2 * (-np.cos(rotation) + np.sin(rotation)))[:, None, None]
+    corner_y = (center[:, 1] + size / 2 * (-np.sin(rotation) - np.cos(rotation)))[:, None, None]
+    x = corner_x + scale * (cos * j - sin * i)  # src = corner + R @ (j, i) * scale
+    y = corner_y + scale * (sin * j + cos * i)
+    return torch.from_numpy(np.stack([x, y], axis=-1)).to(device)
+
+
+def _fixed_point_bilinear(image: Any, positions: Any, padding_mode: str) -> Any:
+    """OpenCV's uint8 bilinear warp, bit for bit: positions rounded to 1/32 pixel, weights
+    ``(32 - fx)(32 - fy)`` etc. in 1/1024 units, result ``floor((sum + 512) / 1024)``.
+
+    Exact in float32 (sums stay below 2^24). ``image`` (3, H, W) float with integer values;
+    ``positions`` (N, S, S, 2) float64. Returns (N, 3, S, S).
+    """
+    import torch
+
+    channels, height, width = image.shape
+    fixed = torch.round(positions * 32).long()  # cvRound: half to even, as torch.round
+    ix, iy = torch.div(fixed[..., 0], 32, rounding_mode="floor"), torch.div(fixed[..., 1], 32, rounding_mode="floor")
+    fx, fy = (fixed[..., 0] - ix * 32).to(image.dtype), (fixed[..., 1] - iy * 32).to(image.dtype)
+    flat = image.reshape(channels, -1)
+    total = torch.zeros((channels, *ix.shape), dtype=image.dtype, device=image.device)
+    for dy, wy in ((0, 32 - fy), (1, fy)):
+        for dx, wx in ((0, 32 - fx), (1, fx)):
+            xs, ys = ix + dx, iy + dy
+            if padding_mode == "border":
+                inside = None
+                xs, ys = xs.clamp(0, width - 1), ys.clamp(0, height - 1)
+            else:
+                inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+                xs, ys = xs.clamp(0, width - 1), ys.clamp(0, height - 1)
+            values = flat[:, (ys * width + xs).reshape(-1)].reshape(total.shape)
+            weight = wx * wy if inside is None else wx * wy * inside
+            total += values * weight
+    return torch.floor((total + 512) / 1024).permute(1, 0, 2, 3)
+
+
+def sample_crops(
+    images: Any, view_of_roi: NDArray[np.int64], positions: Any, padding_mode: str, *, opencv_exact: bool = True
+) -> Any:
+    """Bilinear crops of several regions from several images, batched per image.
+
+    Args:
+        images: list of (3, H, W) float tensors with values 0..255 (one per view; sizes may differ).
+        view_of_roi: (R,) index into ``images`` for each region.
+        positions: (R, S, S, 2) float64 pixel positions from :func:`sampling_positions`.
+        padding_mode: ``"zeros"`` (MediaPipe BORDER_ZERO) or ``"border"`` (BORDER_REPLICATE).
+        opencv_exact: reproduce OpenCV's fixed-point uint8 warp (what MediaPipe feeds its
+            models); otherwise one ``grid_sample`` per image (float bilinear, no rounding).
+
+    Returns:
+        (R, 3, S, S) tensor in region order, dtype of the images.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    count, side = positions.shape[0], positions.shape[1]
+    out = torch.empty((count, images[0].shape[0], side, side), dtype=images[0].dtype, device=positions.device)
+    for view in np.unique(view_of_roi):
+        image = images[int(view)]
+        rows = torch.from_numpy(np.flatnonzero(view_of_roi == view)).to(positions.device)
+        if opencv_exact:
+            out[rows] = _fixed_point_bilinear(image, positions[rows], padding_mode)
+            continue
+        height, width = image.shape[1], image.shape[2]
+        scale = torch.tensor([2.0 / width, 2.0 / height], dtype=positions.dtype, device=positions.device)
+        grid = ((positions[rows] + 0.5) * scale - 1).to(image.dtype).reshape(1, len(rows) * side, side, 2)
+        sampled = F.grid_sample(image[None], grid, "bilinear", padding_mode, align_corners=False)  # (1, 3, n*S, S)
+        out[rows] = sampled[0].reshape(-1, len(rows), side, side).transpose(0, 1)
+    return out
