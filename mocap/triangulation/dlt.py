@@ -1,11 +1,10 @@
 """Batched, confidence-weighted linear triangulation (DLT) with reprojection statistics.
 
-For each point seen in views ``v`` at undistorted normalized coordinates ``(x_v, y_v)`` with
-weight ``w_v``, the homogeneous point ``X`` minimises ``|A X|`` subject to ``|X| = 1`` where
-``A`` stacks ``w_v (x_v P_v^3 - P_v^1)`` and ``w_v (y_v P_v^3 - P_v^2)`` with ``P_v = [R_v | t_v]``
-(Hartley & Zisserman, *Multiple View Geometry*, 2nd ed., sec. 12.2). Working in normalized
-coordinates keeps the system well conditioned without extra scaling. ``X`` is the eigenvector
-of the smallest eigenvalue of the 4x4 matrix ``A^T A``, computed for all points at once.
+Pixels are undistorted exactly (:meth:`calibration.camera.Camera.undistort_points`), then every
+point is solved from the normal equations of its weighted DLT rows (see
+:mod:`mocap.triangulation.linear` for the algebra), all points at once, in float64. The solution
+is reprojected through each camera's full lens model to give per-view errors in (distorted)
+pixels.
 
 Shapes: views are the second-to-last axis of the pixel array, ``(..., V, 2)``; any leading
 batch shape (e.g. ``T, P, J``) is kept. Move the view axis there from the ``T V P J C`` order
@@ -22,27 +21,136 @@ from numpy.typing import ArrayLike, NDArray
 from calibration.arrays import as_float64, check_shape
 from calibration.rig import CameraRig
 from mocap.errors import ShapeError
+from mocap.triangulation.linear import (
+    camera_points,
+    normal_equations,
+    solve_packed,
+    view_coefficients,
+    view_constants,
+)
+from mocap.triangulation.result import PointStatus, TriangulationResult
 
 
-@dataclass(frozen=True)
-class TriangulationResult:
-    """Triangulated points and how they were made.
+@dataclass(frozen=True, eq=False)
+class Observations:
+    """Flattened, undistorted observations of N points in V views (internal to this package).
 
     Attributes:
-        points_world: (..., 3) metres; NaN where fewer than ``min_views`` usable views, where
-            the solution is at infinity, or where it lies behind a view that was used.
-        reprojection_error_px: (...,) mean over used views of the pixel distance between the
-            observation and the reprojected point; NaN where ``points_world`` is NaN.
-        view_errors_px: (..., V) per-view reprojection error; NaN for views not used.
-        views_used: (..., V) True for views that contributed.
-        n_views: (...,) number of views used; 0 where ``points_world`` is NaN.
+        batch_shape: the caller's leading shape (``N = prod(batch_shape)``).
+        pixels: (N, V, 2) distorted pixels as given (NaN where missing).
+        normalized: (N, V, 2) undistorted normalized coordinates; 0 where not usable.
+        weights: (N, V) confidences; 0 where not usable.
+        usable: (N, V) finite pixels, undistortable, weight above ``min_weight``.
+        extrinsics: (V, 3, 4) ``[R | t]`` per view.
     """
 
-    points_world: NDArray[np.float64] = field(repr=False)
-    reprojection_error_px: NDArray[np.float64] = field(repr=False)
-    view_errors_px: NDArray[np.float64] = field(repr=False)
-    views_used: NDArray[np.bool_] = field(repr=False)
-    n_views: NDArray[np.int64] = field(repr=False)
+    batch_shape: tuple[int, ...]
+    pixels: NDArray[np.float64] = field(repr=False)
+    normalized: NDArray[np.float64] = field(repr=False)
+    weights: NDArray[np.float64] = field(repr=False)
+    usable: NDArray[np.bool_] = field(repr=False)
+    extrinsics: NDArray[np.float64] = field(repr=False)
+
+
+def check_arguments(min_views: int, min_weight: float) -> None:
+    """Raise ValueError for settings no triangulation can honour."""
+    if min_views < 2:
+        raise ValueError(f"min_views must be at least 2 (two rays make a point), got {min_views}")
+    if not np.isfinite(min_weight) or min_weight < 0:
+        raise ValueError(f"min_weight must be a number >= 0, got {min_weight}")
+
+
+def observe(rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_weight: float) -> Observations:
+    """Check shapes, flatten the batch and undistort (the common first step of every triangulation).
+
+    Raises:
+        ShapeError: the view axis does not match the rig, or weights do not match pixels.
+    """
+    v = len(rig)
+    px = as_float64("pixels", pixels, (..., v, 2))
+    batch = px.shape[:-2]
+    if weights is None:
+        w = np.ones(batch + (v,))
+    else:
+        w = as_float64("weights", weights, (..., v))
+        check_shape("weights", w, batch + (v,))
+    flat_px = px.reshape(-1, v, 2)
+    flat_w = np.nan_to_num(w.reshape(-1, v), nan=0.0, posinf=0.0, neginf=0.0)
+    if np.any(flat_w < 0):
+        raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
+    normalized = np.moveaxis(rig.undistort_points(np.moveaxis(flat_px, 1, 0), normalized=True), 0, 1)  # (N, V, 2)
+    usable = (flat_w > min_weight) & np.all(np.isfinite(normalized), axis=-1)
+    return Observations(
+        batch_shape=tuple(batch),
+        pixels=flat_px,
+        normalized=np.where(usable[..., None], normalized, 0.0),
+        weights=np.where(usable, flat_w, 0.0),
+        usable=usable,
+        extrinsics=np.stack([c.extrinsic_matrix[:3] for c in rig.cameras]),
+    )
+
+
+def reproject(
+    rig: CameraRig, points_world: NDArray[np.float64], extrinsics: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Project points (N, 3) into every view through the full lens model.
+
+    Returns:
+        pixels (N, V, 2), NaN where the point is NaN or behind the camera; depth (N, V) camera z.
+    """
+    in_cameras = camera_points(points_world, extrinsics)  # (N, V, 3)
+    pixels = np.stack([cam.project_camera_points(in_cameras[:, i]) for i, cam in enumerate(rig.cameras)], axis=1)
+    return pixels, in_cameras[..., 2]
+
+
+def finish(
+    rig: CameraRig,
+    obs: Observations,
+    points: NDArray[np.float64],
+    used: NDArray[np.bool_],
+    status: NDArray[np.int8],
+    threshold_px: float = float("nan"),
+) -> TriangulationResult:
+    """Reproject, reject points behind a used camera, compute errors and reshape to the batch.
+
+    Args:
+        rig: the cameras.
+        obs: the observations the points were made from.
+        points: (N, 3) solutions; NaN where ``status`` is not OK.
+        used: (N, V) views that made each point.
+        status: (N,) status so far (modified in place for points found behind a camera).
+        threshold_px: the outlier threshold used (robust modes), NaN for none.
+    """
+    projected, depth = reproject(rig, points, obs.extrinsics)
+    errors = np.linalg.norm(projected - obs.pixels, axis=-1)  # (N, V)
+    with np.errstate(invalid="ignore"):
+        behind = np.any(used & ~(depth > 0), axis=1) & (status == PointStatus.OK)
+    status[behind] = PointStatus.BEHIND_CAMERA
+    ok = status == PointStatus.OK
+    points = np.where(ok[:, None], points, np.nan)
+    used = used & ok[:, None]
+    view_errors = np.where(obs.usable & ok[:, None], errors, np.nan)
+    count = used.sum(axis=1)
+    used_errors = np.where(used, errors, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_error = np.where(count > 0, used_errors.sum(axis=1) / count, np.nan)
+    batch, v = obs.batch_shape, len(rig)
+    return TriangulationResult(
+        points_world=points.reshape(batch + (3,)),
+        reprojection_error_px=mean_error.reshape(batch),
+        view_errors_px=view_errors.reshape(batch + (v,)),
+        views_used=used.reshape(batch + (v,)),
+        n_views=count.astype(np.int64).reshape(batch),
+        status=status.reshape(batch),
+        threshold_px=threshold_px,
+    )
+
+
+def solve_subset(obs: Observations, views: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Weighted linear solution from the views selected by ``views`` (N, V) -> points (N, 3), degenerate (N,)."""
+    weights = np.where(views, obs.weights, 0.0)
+    packed = normal_equations(view_coefficients(obs.normalized, weights), view_constants(obs.extrinsics))
+    return solve_packed(packed)
 
 
 def triangulate_dlt(
@@ -53,82 +161,34 @@ def triangulate_dlt(
     min_views: int = 2,
     min_weight: float = 0.0,
 ) -> TriangulationResult:
-    """Triangulate points seen in the rig's views.
+    """Triangulate points seen in the rig's views (no outlier rejection).
 
     Args:
         rig: cameras in the order of the view axis.
         pixels: (..., V, 2) distorted pixel coordinates; NaN where a view did not see the point.
-        weights: (..., V) confidences; a view takes part when its weight is > ``min_weight``
-            and its pixels are finite. ``None`` weights every view 1.
+        weights: (..., V) confidences >= 0 (NaN counts as 0); a view takes part when its weight
+            is > ``min_weight`` and its pixels are finite. ``None`` weights every view 1. Each
+            view's DLT rows are scaled by its weight.
         min_views: fewest views a point needs (>= 2).
         min_weight: views with a weight at or below this are ignored.
 
     Returns:
-        A :class:`TriangulationResult` with the leading shape of ``pixels``.
+        A :class:`TriangulationResult` with the leading shape of ``pixels``. Points seen by too
+        few views, with (nearly) parallel rays, or landing behind a camera are NaN with their
+        :class:`PointStatus`.
 
     Raises:
         ShapeError: if the view axis does not match the rig or weights do not match pixels.
-        ValueError: if ``min_views < 2``.
+        ValueError: if ``min_views < 2`` or ``min_weight < 0``.
     """
-    if min_views < 2:
-        raise ValueError(f"min_views must be at least 2, got {min_views}")
-    px = as_float64("pixels", pixels, (..., len(rig), 2))
-    batch = px.shape[:-2]
-    if weights is None:
-        w = np.ones(batch + (len(rig),))
-    else:
-        w = as_float64("weights", weights, (..., len(rig)))
-        check_shape("weights", w, batch + (len(rig),))
-    flat_px = px.reshape(-1, len(rig), 2)
-    flat_w = np.nan_to_num(w.reshape(-1, len(rig)), nan=0.0)
-    n = flat_px.shape[0]
-
-    # (V, N, 2) normalized, undistorted coordinates
-    normalized = rig.undistort_points(np.moveaxis(flat_px, 1, 0), normalized=True)
-    usable = (flat_w > min_weight) & np.all(np.isfinite(np.moveaxis(normalized, 0, 1)), axis=-1)  # (N, V)
-    extrinsics = np.stack([c.extrinsic_matrix[:3] for c in rig.cameras])  # (V, 3, 4)
-
-    xn = np.nan_to_num(np.moveaxis(normalized, 0, 1))  # (N, V, 2)
-    ww = np.where(usable, flat_w, 0.0)
-    # rows (N, V, 2, 4): x P3 - P1 and y P3 - P2, weighted
-    rows = xn[..., :, None] * extrinsics[None, :, 2:3, :] - extrinsics[None, :, 0:2, :]
-    rows *= ww[..., None, None]
-    normal = np.einsum("nvki,nvkj->nij", rows, rows)  # (N, 4, 4)
-    count = usable.sum(axis=1)
-    enough = count >= min_views
-    points = np.full((n, 3), np.nan)
-    if np.any(enough):
-        # scale each system so eigenvalues are O(1) regardless of weights
-        sub = normal[enough]
-        scale = np.trace(sub, axis1=1, axis2=2)[:, None, None]
-        _, vectors = np.linalg.eigh(sub / scale)
-        homogeneous = vectors[:, :, 0]  # eigenvector of the smallest eigenvalue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            solved = homogeneous[:, :3] / homogeneous[:, 3:4]
-        at_infinity = np.abs(homogeneous[:, 3]) < 1e-12
-        solved[at_infinity] = np.nan
-        points[enough] = solved
-
-    # reprojection in every view, in distorted pixels
-    projected = np.moveaxis(rig.project(points), 0, 1)  # (N, V, 2)
-    errors = np.linalg.norm(projected - flat_px, axis=-1)
-    behind = usable & ~np.isfinite(projected[..., 0])
-    bad = np.any(behind, axis=1) | ~np.all(np.isfinite(points), axis=1)
-    points[bad] = np.nan
-    used = usable & ~bad[:, None]
-    view_errors = np.where(used, errors, np.nan)
-    count = used.sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        mean_error = np.where(count > 0, np.nansum(view_errors, axis=1) / np.maximum(count, 1), np.nan)
-
-    v = len(rig)
-    return TriangulationResult(
-        points_world=points.reshape(batch + (3,)),
-        reprojection_error_px=mean_error.reshape(batch),
-        view_errors_px=view_errors.reshape(batch + (v,)),
-        views_used=used.reshape(batch + (v,)),
-        n_views=count.reshape(batch),
-    )
+    check_arguments(min_views, min_weight)
+    obs = observe(rig, pixels, weights, min_weight)
+    points, degenerate = solve_subset(obs, obs.usable)
+    enough = obs.usable.sum(axis=1) >= min_views
+    status = np.full(len(points), PointStatus.OK, dtype=np.int8)
+    status[degenerate] = PointStatus.DEGENERATE
+    status[~enough] = PointStatus.TOO_FEW_VIEWS
+    return finish(rig, obs, points, obs.usable.copy(), status)
 
 
 def check_views_match(rig: CameraRig, camera_names: tuple[str, ...]) -> None:

@@ -1,63 +1,55 @@
-"""Single-person reconstruction: one detection per view, triangulated into :class:`Poses3D`.
+"""Single-person triangulation: one detection per view, triangulated into :class:`Poses3D` (no filtering).
 
-Rule for views with several detections (a single-person take with stray detections): the slot
-with the highest total score is the person. On the Pose2Sim demo take (2-3 OpenPose detections
-in two of four views) this agrees with an exhaustive search over slot combinations for the lowest
-reprojection error on 399 of 400 view-frames. Multi-person association replaces this rule.
+The person is the highest-scoring slot of every view (:func:`~mocap.triangulation.observations.best_slots`);
+points are made by :func:`~mocap.triangulation.triangulate.triangulate_sequence` — robust with
+Gauss-Newton refinement and temporal guidance by default, or whatever ``config`` says. For the
+whole pipeline with filtering use :func:`mocap.triangulation.reconstruct.reconstruct`.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from calibration.rig import CameraRig
 from mocap.detections2d import Detections2D
-from mocap.errors import MismatchError
 from mocap.poses3d import Poses3D
-from mocap.triangulation.dlt import triangulate_dlt
+from mocap.triangulation.observations import align_views, best_slots
+from mocap.triangulation.triangulate import TriangulationConfig, triangulate_sequence
 
-
-def align_views(rig: CameraRig, detections: Detections2D) -> Detections2D:
-    """Detections reordered to the rig's camera order.
-
-    Raises:
-        MismatchError: naming the cameras each side lacks.
-    """
-    missing = [n for n in rig.names if n not in detections.camera_names]
-    if missing:
-        raise MismatchError(
-            f"detections lack cameras {', '.join(missing)} of the rig "
-            f"(detections: {', '.join(detections.camera_names)}; rig: {', '.join(rig.names)})"
-        )
-    return detections.subset_views(rig.names)
+__all__ = ["align_views", "triangulate_single_person"]
 
 
 def triangulate_single_person(
-    rig: CameraRig, detections: Detections2D, *, min_views: int = 2, min_score: float = 0.0
+    rig: CameraRig,
+    detections: Detections2D,
+    *,
+    min_views: int = 2,
+    min_score: float = 0.0,
+    config: TriangulationConfig | None = None,
 ) -> Poses3D:
     """Triangulate the best detection of every view into one person's poses (id 0).
 
     Args:
         rig: calibrated cameras; detections are matched to them by camera name.
         detections: (T, V, P, J) keypoints.
-        min_views: views a joint needs to be reconstructed.
-        min_score: keypoints with a score at or below this are ignored.
+        min_views: views a joint needs to be reconstructed (ignored when ``config`` is given).
+        min_score: keypoints with a score at or below this are ignored (ignored when ``config`` is given).
+        config: the triangulation method and settings; default: robust + refinement + guidance.
 
     Raises:
         MismatchError: the detections lack a rig camera.
+        ValueError: ``min_views < 2``.
     """
-    aligned = align_views(rig, detections)
-    best = aligned.score.sum(axis=-1).argmax(axis=-1)  # (T, V)
-    xy = np.take_along_axis(aligned.xy, best[:, :, None, None, None], axis=2)[:, :, 0]  # (T, V, J, 2)
-    score = np.take_along_axis(aligned.score, best[:, :, None, None], axis=2)[:, :, 0]  # (T, V, J)
-    result = triangulate_dlt(
-        rig, np.moveaxis(xy, 1, -2), np.moveaxis(score, 1, -1), min_views=min_views, min_weight=min_score
-    )
+    if config is None:
+        if min_views < 2:
+            raise ValueError(f"min_views must be at least 2 (two rays make a point), got {min_views}")
+        config = TriangulationConfig(min_views=min_views, min_score=min_score)
+    observations = best_slots(align_views(rig, detections))
+    pixels, weights = observations.pixels_views_last()
+    result = triangulate_sequence(rig, pixels, weights, config)
     return Poses3D(
-        result.points_world[:, None].astype(np.float32),
-        np.zeros(1, dtype=np.int32),
-        result.reprojection_error_px[:, None],
-        result.n_views[:, None],
+        result.points_world.astype("float32"),
+        observations.person_id,
+        result.reprojection_error_px,
+        result.n_views,
         detections.layout,
         detections.fps,
     )
