@@ -5,8 +5,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Blender as a Python module for the BVH/FBX round-trip tests (bpy 4.5, numpy<2: its own venv, cached)
+BLENDER_STAMP := .venv-blender/.installed
 
-.PHONY: setup system-deps test lint typecheck pytest demo clean
+.PHONY: setup system-deps blender-venv test lint typecheck pytest demo clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -23,6 +25,11 @@ setup: $(STAMP)
 system-deps:
 	@tools/system_deps.sh
 
+$(BLENDER_STAMP):
+	tools/blender_venv.sh .venv-blender $(PYTHON)
+
+blender-venv: $(BLENDER_STAMP)
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -30,7 +37,7 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy
 
-pytest: setup system-deps
+pytest: setup system-deps blender-venv
 	$(PY) -m pytest
 
 test: lint typecheck pytest
@@ -39,4 +46,4 @@ demo: setup
 	$(VENV)/bin/mocap demo --out demo_out
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-blender demo_out .pytest_cache .mypy_cache .ruff_cache

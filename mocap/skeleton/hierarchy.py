@@ -151,7 +151,7 @@ REQUIRED_POINTS: tuple[str, ...] = (
 #: Canonical keypoints used when the layout has them (head, face, feet and hands orientation).
 OPTIONAL_POINTS: tuple[str, ...] = (
     "head", "head_top", "nose", "left_ear", "right_ear", "left_eye", "right_eye",
-    "left_foot", "right_foot", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
+    "left_foot", "right_foot",
     "left_hand", "right_hand", "left_index", "right_index", "left_pinky", "right_pinky",
 )  # fmt: skip
 SOLVER_POINTS: tuple[str, ...] = REQUIRED_POINTS + OPTIONAL_POINTS

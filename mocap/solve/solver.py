@@ -19,15 +19,18 @@ Method (analytic, no optimisation; every step vectorised over frames):
    * Spine, Spine1, Spine2: one straight chain from the Spine joint to the neck; the twist turns
      from the pelvis's lateral axis to the shoulder axis in thirds.
    * Upper arm / thigh: the bend plane of the limb (the wrist or ankle seen from the upper bone),
-     weighted by ``sin(bend)``, blended with the no-twist orientation (``hinge_fallback``) so the
+     weighted by ``sin(bend)**2``, blended with the no-twist orientation (``hinge_fallback``) so the
      twist stays defined, and continuous, when the limb straightens.
    * Forearm, shin, neck, clavicle: no twist relative to the parent (the smallest rotation), which
      makes elbow and knee pure hinges.
-   * Head: head top and ear axis when present, else the ear axis and the nose; feet: toe direction
-     and toe axis; hands: knuckles and index-pinky axis. A part whose keypoints the layout lacks
-     keeps its parent's orientation (identity local rotation) and a default length.
+   * Head: head top and ear axis when present, else the ear axis and the nose. Feet: the toe
+     direction with no twist (the ankle as a two-axis joint, robust to detectors swapping toes).
+     Hands: knuckles and the index-pinky axis. A part whose keypoints the layout lacks keeps its
+     parent's orientation (identity local rotation) and a default length.
 
-   Where a twist reference is parallel to its bone (undefined), the no-twist rotation is used.
+   Twist references are averaged over ``twist_window`` frames (a single noisy frame must not
+   flip a roll); bone directions are not, so joint positions stay exact. Where a twist reference is
+   parallel to its bone (undefined), the no-twist rotation is used.
 4. **Rest pose.** The hierarchy's T-pose. The foot's and (without a head-top keypoint) the head's
    rest orientation is the person's median orientation relative to the parent, since those have no
    T-pose direction of their own (a foot points forward and down).
@@ -67,6 +70,13 @@ class SolveConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    twist_window: int = Field(
+        5,
+        ge=1,
+        description="Frames of the centred moving average applied to twist references (not to bone directions), "
+        "so that one noisy frame cannot flip a limb's roll; 1 turns it off.",
+    )
+
     spine_start: float = Field(
         0.15,
         gt=0.0,
@@ -80,6 +90,18 @@ class SolveConfig(BaseModel):
         description="Weight of the no-twist orientation against the limb's bend (sin of the bend angle) when "
         "choosing the twist of upper arms and thighs; the bend dominates above about asin(this).",
     )
+
+
+def _smooth(vectors: NDArray[np.float64], window: int) -> NDArray[np.float64]:
+    """Centred moving average of ``(T, 3)`` over ``window`` frames (shorter at the ends)."""
+    if window <= 1 or len(vectors) < 2:
+        return vectors
+    half = window // 2
+    padded = np.concatenate([np.zeros((1, 3)), np.cumsum(vectors, axis=0)])
+    t = np.arange(len(vectors))
+    lo = np.clip(t - half, 0, len(vectors))
+    hi = np.clip(t + half + 1, 0, len(vectors))
+    return (padded[hi] - padded[lo]) / (hi - lo)[:, None]
 
 
 class _Solver:
@@ -156,7 +178,11 @@ class _Solver:
             if lateral is not None:
                 hint = lateral
             elif bend is not None:
-                hint = bend + self.config.hinge_fallback * (no_twist @ rest_hint)
+                # |bend| * bend grows as sin^2 of the bend, so that detector noise on a nearly
+                # straight limb cannot swing the twist around; it dominates above hinge_fallback
+                strength = np.linalg.norm(bend, axis=-1, keepdims=True)
+                hint = strength * bend + self.config.hinge_fallback**2 * (no_twist @ rest_hint)
+            hint = _smooth(hint, self.config.twist_window)
             current, quality = frame(np.where(defined[:, None], v, parent_rot @ d0), hint)
             rest, rest_quality = frame(d0, rest_hint)
             if rest_quality < 1e-6:
@@ -290,16 +316,7 @@ class _Solver:
             mask = self.seen(f"{low}_foot")
             foot = toe - self.pos[:, HUMANOID.index(f"{cap}Foot")]
             rest_dir = self.median_direction(foot, f"{cap}Leg", mask)
-            lateral = rest_hint = None
-            if self.has(f"{low}_big_toe") and self.has(f"{low}_small_toe"):
-                # towards +X (the body's left) on both feet: small toe minus big toe on the left foot
-                lateral = self.p(f"{low}_small_toe") - self.p(f"{low}_big_toe")
-                if low == "right":
-                    lateral = -lateral
-                rest_hint = self.median_direction(lateral, f"{cap}Leg", mask & self.seen(f"{low}_big_toe"))
-                if abs(float(rest_hint @ rest_dir)) > 0.99:
-                    lateral = rest_hint = None
-            self.aim(f"{cap}Foot", toe_base, toe, mask, rest_direction=rest_dir, lateral=lateral, rest_hint=rest_hint)
+            self.aim(f"{cap}Foot", toe_base, toe, mask, rest_direction=rest_dir)
             foot_length = float(np.linalg.norm(self.offsets[HUMANOID.index(toe_base)]))
         else:
             self.inherit(f"{cap}Foot")
