@@ -35,7 +35,7 @@ def test_filtering_fills_short_gaps_and_lowers_the_error(reconstructed, capsys):
 
 
 def test_long_gaps_stay_missing_and_padded_people_are_skipped(reconstructed):
-    take, raw = reconstructed
+    _, raw = reconstructed
     xyz = np.concatenate([raw.xyz, np.full_like(raw.xyz, np.nan)], axis=1)  # a padded second slot
     xyz[100:120, 0, 5] = np.nan  # 20 missing frames
     poses = Poses3D(
