@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from mocap.errors import ExportError
 from mocap.export.base import UNIT_SCALE, ExportOptions, Units, Up, axes_matrix
 from mocap.poses3d import Poses3D
 from mocap.solve.solver import solve_people
@@ -45,14 +46,20 @@ def marker_tables(
     default_units: Units,
     default_up: Up,
     one_table: bool,
+    yup: NDArray[np.float64] | None = None,
 ) -> list[MarkerTable]:
     """One table per person, or one for everybody when ``one_table`` (labels prefixed then).
 
+    ``yup`` replaces the Y-up axes of :mod:`mocap.export.base` for formats with their own convention.
+
     Raises:
+        ExportError: a person has no reconstructed keypoint at all.
         SolveError, LayoutError: when ``positions == "skeleton"`` and a person cannot be solved.
     """
     units = options.units or default_units
-    transform = UNIT_SCALE[units] * axes_matrix(options.up or default_up)
+    up = options.up or default_up
+    axes = yup if (yup is not None and up == "y") else axes_matrix(up)
+    transform = UNIT_SCALE[units] * axes
     per_person: list[tuple[int, tuple[str, ...], NDArray[np.float64]]] = []
     if options.positions == "skeleton":
         for skeleton in solve_people(poses, person_ids, options.solve):
@@ -60,7 +67,10 @@ def marker_tables(
     else:
         names = poses.layout.source_names
         for pid in person_ids:
-            per_person.append((pid, names, poses.person(pid).xyz[:, 0].astype(np.float64)))
+            xyz = poses.person(pid).xyz[:, 0].astype(np.float64)
+            if np.all(np.isnan(xyz)):
+                raise ExportError(f"person {pid} has no reconstructed keypoint in any of the {len(xyz)} frames")
+            per_person.append((pid, names, xyz))
     tables = []
     for pid, names, xyz in per_person:
         prefix = f"p{pid}_" if one_table and len(person_ids) > 1 else ""

@@ -9,9 +9,10 @@ Layout (tab-separated)::
     (two empty cells)  X1  Y1  Z1  X2  Y2  Z2 ...
     1  0.000000  x y z ...
 
-Frames are numbered from 1, ``Time = (Frame# - 1) / fps`` seconds. Defaults: Y-up metres, as
-Pose2Sim writes for OpenSim (``up="z"``, ``units="mm"`` on request). Missing markers are empty
-cells, which OpenSim reads as missing (NaN).
+Frames are numbered from 1, ``Time = (Frame# - 1) / fps`` seconds. Defaults: Y-up metres with
+Pose2Sim's axes, ``(X, Y, Z)_trc = (y, z, x)_world`` (a rotation: OpenSim's Y up, the same numbers
+Pose2Sim writes for the same calibration); ``up="z"`` writes world axes, ``units="mm"``
+millimetres. Missing markers are empty cells, which OpenSim reads as missing (NaN).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from calibration.files import write_text_atomic
 from mocap.export.base import ExportOptions, Units, Up, per_person_paths, register_exporter
 from mocap.export.points import MarkerTable, marker_tables
 from mocap.poses3d import Poses3D
+
+#: world (Z-up) -> TRC Y-up axes as Pose2Sim writes them
+WORLD_TO_TRC = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 
 
 def trc_text(table: MarkerTable, file_name: str) -> str:
@@ -56,7 +60,13 @@ class TrcExporter:
     def write(self, poses: Poses3D, person_ids: Sequence[int], path: Path, options: ExportOptions) -> list[Path]:
         paths = per_person_paths(path, person_ids)
         tables = marker_tables(
-            poses, person_ids, options, default_units=self.default_units, default_up=self.default_up, one_table=False
+            poses,
+            person_ids,
+            options,
+            default_units=self.default_units,
+            default_up=self.default_up,
+            one_table=False,
+            yup=WORLD_TO_TRC,
         )
         texts = [trc_text(table, p.name) for table, p in zip(tables, paths, strict=True)]
         return [write_text_atomic(p, text) for p, text in zip(paths, texts, strict=True)]
