@@ -6,8 +6,8 @@ World data are Z-up metres everywhere in the studio; exporters alone convert, as
   forward ``-Y`` becomes ``+Z``); ``up="z"`` writes world axes unchanged.
 * ``units``: metres, centimetres or millimetres.
 
-Each format has its own defaults (BVH and FBX: Y-up metres, TRC: Y-up metres as OpenSim reads
-them, C3D: Z-up millimetres, CSV/NPZ: Z-up metres).
+Each format has its own defaults (BVH: Y-up metres, FBX: Z-up metres, TRC: Y-up metres as
+OpenSim reads them, C3D: Z-up millimetres, CSV/NPZ: Z-up metres).
 """
 
 from __future__ import annotations

@@ -14,7 +14,10 @@ Our own writer (no usable FBX writer exists in the package registries). Scene la
   for the root) -> one ``AnimationCurve`` per channel (``d|X``, ``d|Y``, ``d|Z``) keyed on every
   frame (KeyTime in 46186158000 ticks per second, linear keys, Euler XYZ degrees, continuous).
 
-Conventions: world Z-up metres are converted to the file's axes and units here only.
+Conventions: world Z-up metres are converted to the file's axes and units here only. The default
+is Z-up metres, Blender's own frame: Blender imports the armature with an identity object
+transform; ``up="y"`` suits tools that ignore the axis settings (Blender then keeps a 90 degree
+rotation on the armature object, the skeleton still upright).
 """
 
 from __future__ import annotations
@@ -278,7 +281,7 @@ class _Scene:
         return takes
 
 
-def fbx_bytes(skeletons: Sequence[SolvedSkeleton], *, units: Units = "m", up: Up = "y", version: int = 7400) -> bytes:
+def fbx_bytes(skeletons: Sequence[SolvedSkeleton], *, units: Units = "m", up: Up = "z", version: int = 7400) -> bytes:
     """The binary FBX file of one or more solved skeletons (same frame count and rate)."""
     if not skeletons:
         raise ValueError("no skeleton to write")
@@ -294,7 +297,7 @@ class FbxExporter:
     suffix = ".fbx"
     description = "binary FBX 7.4 skeleton animation (one armature per person)"
     default_units: Units = "m"
-    default_up: Up = "y"
+    default_up: Up = "z"
 
     def write(self, poses: Poses3D, person_ids: Sequence[int], path: Path, options: ExportOptions) -> list[Path]:
         skeletons = solve_people(poses, person_ids, options.solve)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,15 @@ def pose2sim_poses(shared_data):
     return triangulate_single_person(rig, detections)
 
 
+def require_blender(python: Path, environ: Mapping[str, str]) -> Path:
+    """``python`` of .venv-blender; fails the test when missing, skips only on ``MOCAP_SKIP_BLENDER=1``."""
+    if environ.get("MOCAP_SKIP_BLENDER") == "1":
+        pytest.skip("MOCAP_SKIP_BLENDER=1: Blender round-trip tests skipped on request")
+    if not python.is_file():
+        pytest.fail(f"{python} is missing: run make blender-venv (or set MOCAP_SKIP_BLENDER=1 to skip)")
+    return python
+
+
 @pytest.fixture(scope="session")
 def blender():
     """A function ``measure(file, up="y", scale=1.0) -> dict`` that imports a file into Blender.
@@ -43,14 +53,11 @@ def blender():
     A missing ``.venv-blender`` fails the test (CI builds it with ``make blender-venv``) unless
     ``MOCAP_SKIP_BLENDER=1`` is set, which skips with that reason.
     """
-    if os.environ.get("MOCAP_SKIP_BLENDER") == "1":
-        pytest.skip("MOCAP_SKIP_BLENDER=1: Blender round-trip tests skipped on request")
-    if not BLENDER_PYTHON.is_file():
-        pytest.fail(f"{BLENDER_PYTHON} is missing: run make blender-venv (or set MOCAP_SKIP_BLENDER=1 to skip)")
+    python = require_blender(BLENDER_PYTHON, os.environ)
 
     def measure(path: Path, up: str = "y", scale: float = 1.0) -> dict:
         out = path.with_suffix(path.suffix + ".blender.npz")
-        command = [str(BLENDER_PYTHON), str(MEASURE), str(path), str(out), "--up", up, "--scale", str(scale)]
+        command = [str(python), str(MEASURE), str(path), str(out), "--up", up, "--scale", str(scale)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
         assert result.returncode == 0, f"Blender import of {path.name} failed:\n{result.stderr[-3000:]}"
         with np.load(out, allow_pickle=False) as data:

@@ -72,21 +72,23 @@ def test_synthetic_two_people_fbx(synthetic_poses, blender, tmp_path, capsys):
     assert [str(measured[f"a{k}_name"]) for k in range(2)] == ["person_0", "person_1"]
     assert float(measured["fps"]) == pytest.approx(30.0, abs=1e-6)
     for k, skeleton in enumerate(skeletons):
-        # Y-up FBX: Blender keeps the axis change on the armature object; world positions are Z-up
-        error = check_armature(measured, k, skeleton, bvh=False, identity_object=False)
+        # default Z-up metres: Blender's frame, nothing on the armature object
+        error = check_armature(measured, k, skeleton, bvh=False, identity_object=True)
         assert error < TOLERANCE_M, f"person {k}: {error * 1000:.4f} mm"
         with capsys.disabled():
             print(f"\n[blender] synthetic fbx person {k}: max bone error {error * 1000:.4f} mm")
 
 
-@pytest.mark.parametrize(("fmt", "units", "scale"), [("bvh", "cm", 0.01), ("fbx", "cm", 1.0), ("fbx", "m", 1.0)])
-def test_z_up_and_centimetre_options(synthetic_poses, blender, tmp_path, fmt, units, scale):
+@pytest.mark.parametrize(
+    ("fmt", "up", "units", "scale"), [("bvh", "z", "cm", 0.01), ("fbx", "z", "cm", 1.0), ("fbx", "y", "m", 1.0)]
+)
+def test_axis_and_unit_options(synthetic_poses, blender, tmp_path, fmt, up, units, scale):
     one = synthetic_poses.person(1)
     (skeleton,) = solve_people(one)
-    (path,) = export_poses(one, tmp_path / f"p.{fmt}", fmt, options=ExportOptions(up="z", units=units))
-    measured = blender(path, up="z", scale=scale)
-    # Z-up metres: nothing on the armature object; centimetre FBX: Blender scales the object by 0.01
-    identity = units == "m" or fmt == "bvh"
+    (path,) = export_poses(one, tmp_path / f"p.{fmt}", fmt, options=ExportOptions(up=up, units=units))
+    measured = blender(path, up=up, scale=scale)
+    # BVH: the importer bakes its axis change; FBX keeps axes and unit scale on the armature object
+    identity = fmt == "bvh" or (up == "z" and units == "m")
     error = check_armature(measured, 0, skeleton, bvh=fmt == "bvh", identity_object=identity)
     assert error < TOLERANCE_M
 
@@ -98,7 +100,7 @@ def test_pose2sim_take(pose2sim_poses, blender, tmp_path, fmt, capsys):
     (path,) = export_poses(pose2sim_poses, tmp_path / f"balancing.{fmt}", fmt)
     measured = blender(path)
     assert float(measured["fps"]) == pytest.approx(60.0, abs=1e-6)
-    error = check_armature(measured, 0, skeleton, bvh=fmt == "bvh", identity_object=fmt == "bvh")
+    error = check_armature(measured, 0, skeleton, bvh=fmt == "bvh", identity_object=True)
     assert error < TOLERANCE_M
     with capsys.disabled():
         print(f"\n[blender] pose2sim {fmt}: {skeleton.num_frames} frames, max bone error {error * 1000:.4f} mm")

@@ -58,7 +58,7 @@ def props70(node):
 
 @pytest.mark.parametrize("version", [7400, 7500])
 def test_fbx_structure(synthetic_poses, tmp_path, version):
-    options = ExportOptions(fbx_version=version)
+    options = ExportOptions(fbx_version=version, up="y")
     (path,) = export_poses(synthetic_poses, tmp_path / "a.fbx", options=options)
     data = path.read_bytes()
     assert data.startswith(MAGIC) and int.from_bytes(data[23:27], "little") == version
