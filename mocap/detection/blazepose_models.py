@@ -88,14 +88,11 @@ class LandmarkResult:
 
 
 def to_device_images(images: Sequence[NDArray[np.uint8]], device: Any) -> list[Any]:
-    """BGR uint8 (H, W, 3) frames -> RGB float32 (3, H, W) tensors on ``device`` (0..255)."""
+    """BGR uint8 (H, W, 3) frames as uint8 tensors on ``device`` (crops gather from them directly,
+    so a full frame is never converted to float)."""
     import torch
 
-    out = []
-    for image in images:
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device, non_blocking=True)
-        out.append(tensor.permute(2, 0, 1).flip(0).float())
-    return out
+    return [torch.from_numpy(np.ascontiguousarray(image)).to(device, non_blocking=True) for image in images]
 
 
 class BlazePoseModels:
@@ -143,7 +140,7 @@ class BlazePoseModels:
         """People in each image, one detector forward pass for all of them.
 
         Args:
-            images: (3, H, W) RGB float tensors from :func:`to_device_images`.
+            images: (H, W, 3) uint8 BGR tensors from :func:`to_device_images`.
             min_score, iou_threshold: detection threshold and NMS overlap.
             max_people: most people per image (best first).
         """
@@ -151,7 +148,7 @@ class BlazePoseModels:
 
         if not images:
             return []
-        sizes = [(int(im.shape[2]), int(im.shape[1])) for im in images]  # (width, height)
+        sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]  # (width, height)
         regions = [roi_ops.letterbox_roi(*size) for size in sizes]
         positions = torch.cat([roi_ops.sampling_positions(*r, ssd.INPUT_SIZE, device=self.device) for r in regions])
         crops = roi_ops.sample_crops(
@@ -191,7 +188,7 @@ class BlazePoseModels:
         """Landmarks of R regions over the views, one landmark forward pass for all of them.
 
         Args:
-            images: (3, H, W) RGB float tensors, one per view.
+            images: (H, W, 3) uint8 BGR tensors from :func:`to_device_images`, one per view.
             view_of_roi: (R,) view index of each region.
             center, size, rotation: (R, 2), (R,), (R,) regions in pixels / radians.
         """

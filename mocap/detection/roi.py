@@ -113,65 +113,70 @@ def sampling_positions(
 
 
 def _fixed_point_bilinear(image: Any, positions: Any, padding_mode: str) -> Any:
-    """OpenCV's uint8 bilinear warp, bit for bit: positions rounded to 1/32 pixel, weights
-    ``(32 - fx)(32 - fy)`` etc. in 1/1024 units, result ``floor((sum + 512) / 1024)``.
+    """OpenCV's uint8 bilinear warp, bit for bit, gathered straight from a uint8 image.
 
-    Exact in float32 (sums stay below 2^24). ``image`` (3, H, W) float with integer values;
-    ``positions`` (N, S, S, 2) float64. Returns (N, 3, S, S).
+    Positions are rounded to 1/32 pixel, the four weights are ``(32 - fx)(32 - fy)`` etc. in
+    1/1024 units and the result is ``floor((sum + 512) / 1024)`` (exact in float32: sums stay
+    below 2^24). Neighbours outside the image are 0 (``"zeros"``) or the nearest edge pixel
+    (``"border"``). ``image`` (H, W, 3) uint8 BGR; ``positions`` (N, S, S, 2) float64.
+
+    Returns:
+        (N, 3, S, S) float32 RGB values 0..255.
     """
     import torch
 
-    channels, height, width = image.shape
+    height, width = int(image.shape[0]), int(image.shape[1])
+    pixels = image.reshape(height * width, 3)
     fixed = torch.round(positions * 32).long()  # cvRound: half to even, as torch.round
-    ix, iy = torch.div(fixed[..., 0], 32, rounding_mode="floor"), torch.div(fixed[..., 1], 32, rounding_mode="floor")
-    fx, fy = (fixed[..., 0] - ix * 32).to(image.dtype), (fixed[..., 1] - iy * 32).to(image.dtype)
-    flat = image.reshape(channels, -1)
-    total = torch.zeros((channels, *ix.shape), dtype=image.dtype, device=image.device)
+    ix, iy = fixed[..., 0] >> 5, fixed[..., 1] >> 5  # floor division by 32
+    fx, fy = (fixed[..., 0] & 31).float(), (fixed[..., 1] & 31).float()
+    total = torch.zeros((*ix.shape, 3), dtype=torch.float32, device=image.device)
     for dy, wy in ((0, 32 - fy), (1, fy)):
+        ys = iy + dy
+        row_inside = (ys >= 0) & (ys < height)
+        ys = ys.clamp(0, height - 1) * width
         for dx, wx in ((0, 32 - fx), (1, fx)):
-            xs, ys = ix + dx, iy + dy
-            if padding_mode == "border":
-                inside = None
-                xs, ys = xs.clamp(0, width - 1), ys.clamp(0, height - 1)
-            else:
-                inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-                xs, ys = xs.clamp(0, width - 1), ys.clamp(0, height - 1)
-            values = flat[:, (ys * width + xs).reshape(-1)].reshape(total.shape)
-            weight = wx * wy if inside is None else wx * wy * inside
-            total += values * weight
-    return torch.floor((total + 512) / 1024).permute(1, 0, 2, 3)
+            xs = ix + dx
+            weight = wx * wy
+            if padding_mode == "zeros":
+                weight = weight * (row_inside & (xs >= 0) & (xs < width))
+            values = pixels[(ys + xs.clamp(0, width - 1)).reshape(-1)].reshape(total.shape)
+            total.addcmul_(values.float(), weight[..., None])
+    rgb = torch.floor_((total + 512) / 1024).flip(-1)  # BGR -> RGB
+    return rgb.permute(0, 3, 1, 2)
 
 
 def sample_crops(
     images: Any, view_of_roi: NDArray[np.int64], positions: Any, padding_mode: str, *, opencv_exact: bool = True
 ) -> Any:
-    """Bilinear crops of several regions from several images, batched per image.
+    """RGB bilinear crops of several regions from several BGR images, batched per image.
 
     Args:
-        images: list of (3, H, W) float tensors with values 0..255 (one per view; sizes may differ).
+        images: list of (H, W, 3) uint8 BGR tensors on the device (one per view; sizes may differ).
         view_of_roi: (R,) index into ``images`` for each region.
         positions: (R, S, S, 2) float64 pixel positions from :func:`sampling_positions`.
         padding_mode: ``"zeros"`` (MediaPipe BORDER_ZERO) or ``"border"`` (BORDER_REPLICATE).
         opencv_exact: reproduce OpenCV's fixed-point uint8 warp (what MediaPipe feeds its
-            models); otherwise one ``grid_sample`` per image (float bilinear, no rounding).
+            models) by gathering from the uint8 image; otherwise ``grid_sample`` on a float copy.
 
     Returns:
-        (R, 3, S, S) tensor in region order, dtype of the images.
+        (R, 3, S, S) float32 tensor of RGB values 0..255, in region order.
     """
     import torch
     import torch.nn.functional as F
 
     count, side = positions.shape[0], positions.shape[1]
-    out = torch.empty((count, images[0].shape[0], side, side), dtype=images[0].dtype, device=positions.device)
+    out = torch.empty((count, 3, side, side), dtype=torch.float32, device=positions.device)
     for view in np.unique(view_of_roi):
         image = images[int(view)]
         rows = torch.from_numpy(np.flatnonzero(view_of_roi == view)).to(positions.device)
         if opencv_exact:
             out[rows] = _fixed_point_bilinear(image, positions[rows], padding_mode)
             continue
-        height, width = image.shape[1], image.shape[2]
+        height, width = image.shape[0], image.shape[1]
+        planar = image.permute(2, 0, 1).flip(0).float()[None]  # (1, 3, H, W) RGB
         scale = torch.tensor([2.0 / width, 2.0 / height], dtype=positions.dtype, device=positions.device)
-        grid = ((positions[rows] + 0.5) * scale - 1).to(image.dtype).reshape(1, len(rows) * side, side, 2)
-        sampled = F.grid_sample(image[None], grid, "bilinear", padding_mode, align_corners=False)  # (1, 3, n*S, S)
-        out[rows] = sampled[0].reshape(-1, len(rows), side, side).transpose(0, 1)
+        grid = ((positions[rows] + 0.5) * scale - 1).float().reshape(1, len(rows) * side, side, 2)
+        sampled = F.grid_sample(planar, grid, "bilinear", padding_mode, align_corners=False)  # (1, 3, n*S, S)
+        out[rows] = sampled[0].reshape(3, len(rows), side, side).transpose(0, 1)
     return out

@@ -39,17 +39,18 @@ def to_nhwc(x: torch.Tensor) -> torch.Tensor:
 
 
 def activation(x: torch.Tensor, code: int) -> torch.Tensor:
-    """A TFLite fused activation (``ActivationFunctionType``) applied to ``x``."""
+    """A TFLite fused activation (``ActivationFunctionType``) applied to ``x`` in place (``x`` is
+    always a fresh result of the operator it is fused to)."""
     if code == 0:
         return x
     if code == 1:
-        return F.relu(x)
+        return F.relu_(x)
     if code == 2:
-        return x.clamp(-1.0, 1.0)
+        return x.clamp_(-1.0, 1.0)
     if code == 3:
-        return x.clamp(0.0, 6.0)
+        return x.clamp_(0.0, 6.0)
     if code == 4:
-        return torch.tanh(x)
+        return x.tanh_()
     raise UnsupportedOperatorError(f"fused activation {code} is not supported by the torch executor")
 
 
@@ -75,11 +76,17 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, opt
     stride = (int(opts["StrideH"]), int(opts["StrideW"]))
     dilation = (int(opts.get("DilationHFactor", 1)), int(opts.get("DilationWFactor", 1)))
     groups = int(opts.get("groups", 1))
+    padding = (0, 0)
     if opts["Padding"] == SAME:
-        x = _pad_same(x, (weight.shape[2], weight.shape[3]), stride, dilation)
+        top, bottom = same_padding(x.shape[2], weight.shape[2], stride[0], dilation[0])
+        left, right = same_padding(x.shape[3], weight.shape[3], stride[1], dilation[1])
+        if top == bottom and left == right:
+            padding = (top, left)  # symmetric: let the convolution pad (no copy)
+        else:
+            x = F.pad(x, (left, right, top, bottom))
     elif opts["Padding"] != VALID:
         raise UnsupportedOperatorError(f"padding mode {opts['Padding']} is not supported")
-    y = F.conv2d(x, weight, bias, stride=stride, dilation=dilation, groups=groups)
+    y = F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
     return activation(y, int(opts.get("FusedActivationFunction", 0)))
 
 
