@@ -6,9 +6,14 @@ Qt tests run under Xvfb (pytest-xvfb starts it): the 3D view needs a real OpenGL
 from __future__ import annotations
 
 import pytest
+from PySide6 import QtCore
 
 from mocap.association.associate import associate_take
 from mocap.synthetic.studio import StudioConfig, SyntheticTake, generate_take
+
+# pyqtgraph caches some shader programs per class: every GL widget must share one context group
+# (set before the QApplication exists; the application does the same in ui.app).
+QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
 @pytest.fixture
