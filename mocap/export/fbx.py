@@ -167,25 +167,26 @@ class _Scene:
         self.connect("OO", null, 0)
         bones = rest_frames(skeleton)  # world axes
         world = skeleton.forward_kinematics()[1]  # (T, J, 3, 3) world rotations
+        local = np.empty_like(world)
+        for j, parent in enumerate(h.parents):
+            if parent < 0:  # root: file-axes world orientation A G B
+                local[:, j] = self.axes @ world[:, j] @ bones[j]
+            else:  # B_p^T G_p^T G_j B_j: the axis change cancels between parent and child
+                local[:, j] = bones[parent].T @ skeleton.local_rotations[:, j] @ bones[j]
+        # FBX Euler XYZ applies X first: R = Rz Ry Rx ("ZYX" in mocap.solve.rotations), listed x, y, z
+        euler = np.degrees(matrix_to_euler(local, "ZYX"))[..., ::-1]  # (T, J, 3)
         uids: list[int] = []
-        for j in range(h.num_joints):
-            parent = h.parents[j]
-            if parent < 0:
-                # root: file-axes world orientation A G B and translation s A x
-                local = self.axes @ world[:, j] @ bones[j]
+        for j, parent in enumerate(h.parents):
+            if parent < 0:  # root translation s A x
                 translation = self.scale * skeleton.root_translation @ self.axes.T
             else:
-                # B_p^T G_p^T G_j B_j: the axis change cancels between parent and child
-                local = bones[parent].T @ skeleton.local_rotations[:, j] @ bones[j]
                 translation = np.broadcast_to(self.scale * bones[parent].T @ skeleton.rest_offsets[j], (self.frames, 3))
-            # FBX Euler XYZ applies X first: R = Rz Ry Rx ("ZYX" in mocap.solve.rotations), listed x, y, z
-            euler = np.degrees(matrix_to_euler(local, "ZYX"))[:, ::-1]
-            uid = self.model(h.joint_names[j], "LimbNode", translation[0], euler[0])
+            uid = self.model(h.joint_names[j], "LimbNode", translation[0], euler[0, j])
             self.connect("OO", uid, null if parent < 0 else uids[parent])
             uids.append(uid)
             if h.is_end[j]:
                 continue
-            self.curves(layer, uid, "Lcl Rotation", "R", euler)
+            self.curves(layer, uid, "Lcl Rotation", "R", euler[:, j])
             if parent < 0:
                 self.curves(layer, uid, "Lcl Translation", "T", translation)
 
