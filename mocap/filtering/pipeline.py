@@ -18,10 +18,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from calibration.conventions import PADDED_PERSON_ID
+from mocap.errors import MocapError
 from mocap.filtering.bones import enforce_bone_lengths, estimate_bone_lengths
 from mocap.filtering.butterworth import butterworth_filter
 from mocap.filtering.gaps import GapMethod, fill_gaps
 from mocap.poses3d import Poses3D
+
+
+class FilterSettingsError(MocapError, ValueError):
+    """A filter setting the poses cannot honour (e.g. a cutoff above half their frame rate)."""
 
 
 class FilterConfig(BaseModel):
@@ -41,20 +46,26 @@ class FilterConfig(BaseModel):
     bone_rounds: int = Field(10, ge=1, description="Constraint projection rounds when bone_stiffness > 0.")
 
 
+def check_filter_settings(config: FilterConfig, fps: float) -> None:
+    """Raise :class:`FilterSettingsError` when ``config`` cannot filter poses at ``fps`` (check before work)."""
+    if config.cutoff_hz is not None and not config.cutoff_hz < 0.5 * fps:
+        raise FilterSettingsError(
+            f"smoothing cutoff {config.cutoff_hz:g} Hz must be below half the frame rate ({0.5 * fps:g} Hz); "
+            "lower the smoothing cutoff"
+        )
+
+
 def filter_poses(poses: Poses3D, config: FilterConfig | None = None) -> Poses3D:
     """Post-process every person of ``poses`` (see the module docstring).
 
     Raises:
-        ValueError: a cutoff at or above what the frame rate allows (``fps / 2``).
+        FilterSettingsError: a cutoff at or above what the frame rate allows (``fps / 2``).
     """
     config = config or FilterConfig()
+    check_filter_settings(config, poses.fps)
     xyz = poses.xyz.astype(np.float64)
     error = poses.reprojection_error.astype(np.float64)
     n_views = poses.n_views.astype(np.int64)
-    if config.cutoff_hz is not None and not config.cutoff_hz < 0.5 * poses.fps:
-        raise ValueError(
-            f"smoothing cutoff {config.cutoff_hz:g} Hz must be below half the frame rate ({0.5 * poses.fps:g} Hz)"
-        )
     for p, person_id in enumerate(poses.person_id):
         if person_id == PADDED_PERSON_ID:
             continue

@@ -7,6 +7,10 @@ string sort. A keypoint with confidence 0 is missing (OpenPose writes ``0, 0, 0`
 The layout comes from the caller, or from the keypoint count when it is unambiguous (17 ->
 COCO-17, 26 -> HALPE-26, 33 -> BlazePose-33); 25 keypoints may be BODY_25 or BODY_25B and
 must be named.
+
+A *take folder* holds one such folder per camera (Pose2Sim: ``openpose_body25b_json/cam01_json``);
+:func:`read_openpose_take` matches the sub-folders to a rig's camera names
+(:mod:`mocap.camera_matching`: case, ``_``, ``-`` and a ``_json`` suffix do not matter).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.camera_matching import camera_key, match_camera_names
 from mocap.detections2d import Detections2D
 from mocap.errors import FileFormatError, LayoutError, MissingFileError
 from mocap.skeleton.layouts import KeypointLayout, get_layout
@@ -125,3 +130,47 @@ def read_openpose_folders(
                 xy[t, v, p] = keypoints[:, :2]
                 score[t, v, p] = np.clip(keypoints[:, 2], 0.0, 1.0)
     return Detections2D(xy, score, tuple(camera_names), resolved, fps)
+
+
+def camera_folders(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder`` that hold ``.json`` files, in natural order of their camera keys.
+
+    Raises:
+        MissingFileError: ``folder`` does not exist or has no such sub-folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingFileError(f"{folder}: no such folder of per-camera OpenPose JSON folders")
+    found = [d for d in folder.iterdir() if d.is_dir() and any(f.suffix.lower() == ".json" for f in d.iterdir())]
+    if not found:
+        raise MissingFileError(f"{folder}: holds no sub-folder of .json files (one folder per camera is expected)")
+
+    def natural(path: Path) -> tuple[list[int | str], str]:
+        parts = re.split(r"(\d+)", camera_key(path.name))
+        return [int(part) if part.isdigit() else part for part in parts], path.name
+
+    return sorted(found, key=natural)
+
+
+def read_openpose_take(
+    folder: str | Path,
+    camera_names: Sequence[str],
+    layout: KeypointLayout | str | None = None,
+    fps: float = 30.0,
+) -> Detections2D:
+    """Read a folder of per-camera OpenPose JSON folders, matched to ``camera_names``.
+
+    Args:
+        folder: holds one sub-folder of JSON files per camera (extra sub-folders are ignored).
+        camera_names: the rig's camera names; the result's views follow this order and naming.
+        layout: keypoint layout (object or name), or None to infer it from the keypoint count.
+        fps: frame rate (OpenPose files do not record it).
+
+    Raises:
+        MissingFileError: no such folder or no camera sub-folder.
+        MismatchError: sub-folders that cannot be matched to the cameras (both sides listed).
+        FileFormatError, LayoutError: from the files.
+    """
+    folders = {d.name: d for d in camera_folders(Path(folder))}
+    mapping = match_camera_names(camera_names, list(folders), "OpenPose folders")
+    return read_openpose_folders([folders[mapping[name]] for name in camera_names], camera_names, layout, fps)

@@ -9,7 +9,7 @@ the torch twin ``mocap.triangulation.torch_dlt`` (imported on demand: it needs t
 from mocap.triangulation.dlt import triangulate_dlt
 from mocap.triangulation.guided import triangulate_guided
 from mocap.triangulation.observations import Associator, PersonObservations, associate_single_person
-from mocap.triangulation.reconstruct import ReconstructConfig, Reconstruction, reconstruct, reconstruct_iter
+from mocap.triangulation.pipeline import ReconstructConfig, Reconstruction, reconstruct, reconstruct_iter
 from mocap.triangulation.refine import refine_points
 from mocap.triangulation.result import PointStatus, TriangulationResult
 from mocap.triangulation.robust import triangulate_robust

@@ -7,7 +7,7 @@ keypoints in every view of the rig (NaN where that view did not see the person).
 
 The single-person associator of this module picks, per view and frame, the slot with the highest
 total score. Multi-person association (cross-view and temporal, ``mocap.association``) plugs into
-:func:`mocap.triangulation.reconstruct.reconstruct` the same way: any callable with the
+:func:`mocap.triangulation.pipeline.reconstruct` the same way: any callable with the
 :class:`Associator` signature.
 """
 

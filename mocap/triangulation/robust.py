@@ -104,6 +104,9 @@ def _search(
     constants = view_constants(obs.extrinsics)
     contributions = view_contributions(view_coefficients(normalized, obs.weights[rows]), constants)  # (n, V, 9)
     v = usable.shape[1]
+    if v < 2:  # one camera: nothing to pair (every point is TOO_FEW_VIEWS)
+        n = len(usable)
+        return np.full((n, 3), np.nan), np.zeros_like(usable), np.zeros(n, dtype=bool)
     pairs = np.array(list(itertools.combinations(range(v), 2)))  # (H, 2)
     hypotheses, _ = solve_packed(contributions[:, pairs[:, 0]] + contributions[:, pairs[:, 1]])  # (n, H, 3)
     errors = ideal_errors(hypotheses, normalized, obs.extrinsics, focal)  # (n, H, V)

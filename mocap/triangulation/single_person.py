@@ -3,7 +3,7 @@
 The person is the highest-scoring slot of every view (:func:`~mocap.triangulation.observations.best_slots`);
 points are made by :func:`~mocap.triangulation.triangulate.triangulate_sequence` — robust with
 Gauss-Newton refinement and temporal guidance by default, or whatever ``config`` says. For the
-whole pipeline with filtering use :func:`mocap.triangulation.reconstruct.reconstruct`.
+whole pipeline with filtering use :func:`mocap.triangulation.pipeline.reconstruct`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from calibration.progress import CancelToken, Progress, check_cancelled, drain
 from calibration.rig import CameraRig
 from mocap.detections2d import Detections2D
-from mocap.filtering.pipeline import FilterConfig, filter_poses
+from mocap.filtering.pipeline import FilterConfig, check_filter_settings, filter_poses
 from mocap.poses3d import Poses3D
 from mocap.triangulation.observations import Associator, PersonObservations, align_views, associate_single_person
 from mocap.triangulation.result import TriangulationResult
@@ -99,11 +99,13 @@ def reconstruct_iter(
     Raises:
         MismatchError: the detections lack a camera of the rig.
         CancelledError: ``cancel`` was set.
-        ValueError: a filter setting the frame rate cannot honour.
+        FilterSettingsError: a filter setting the frame rate cannot honour.
     """
     config = config or ReconstructConfig()
     start = time.perf_counter()
     aligned = align_views(rig, detections)
+    if config.filtering is not None:
+        check_filter_settings(config.filtering, detections.fps)
     observations = yield from associate(rig, aligned, cancel)
     raw = yield from _triangulate_chunks(rig, observations, config.triangulation, cancel)
     poses = Poses3D(
