@@ -1,8 +1,9 @@
 """``mocap demo``: the end-to-end slice on the synthetic studio.
 
 A 4-camera, 1-person take with real walking motion -> noisy 2D detections (2 px, occlusion,
-5 % missed keypoints) -> weighted DLT -> ``poses3d.npz`` and a joint-position BVH, with the MPJPE
-against ground truth. Each step reports progress through a callback so the CLI and GUI show it.
+5 % missed keypoints) -> triangulation -> ``poses3d.npz`` and a BVH of the solved skeleton (Blender
+imports it exactly), with the MPJPE against ground truth. Each step reports progress through a
+callback so the CLI and GUI show it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from calibration.files import ensure_folder
 from calibration.rig_toml import save_rig
-from mocap.export.points_bvh import write_points_bvh
+from mocap.export import export_poses
 from mocap.metrics import mpjpe
 from mocap.synthetic.studio import StudioConfig, generate_take
 from mocap.triangulation.single_person import triangulate_single_person
@@ -68,8 +69,8 @@ def run_demo(
     report("triangulating")
     poses = triangulate_single_person(take.rig, take.detections)
     poses_path = poses.save(out / "poses3d.npz")
-    report("writing the BVH")
-    bvh_path = write_points_bvh(poses, out / "person0.bvh")
+    report("solving the skeleton and writing the BVH")
+    bvh_path = export_poses(poses, out / "take.bvh", "bvh")[0]
     return DemoResult(
         out_dir=out,
         rig_path=rig_path,

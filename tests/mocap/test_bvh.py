@@ -1,11 +1,8 @@
 import numpy as np
 import pytest
 
-from mocap.errors import ExportError, FileFormatError
-from mocap.export.points_bvh import WORLD_TO_YUP, write_points_bvh
+from mocap.errors import FileFormatError
 from mocap.formats.bvh_reader import read_bvh
-from mocap.poses3d import Poses3D
-from mocap.skeleton import COCO17
 
 SMALL = """HIERARCHY
 ROOT Hips
@@ -56,26 +53,3 @@ def test_malformed_bvh(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(FileFormatError, match=message):
         read_bvh(path)
-
-
-def test_points_bvh_plays_back_the_positions(tmp_path, rng):
-    xyz = rng.normal(size=(20, 1, 17, 3)) + [0, 0, 1]
-    xyz[5:8, 0, 3] = np.nan  # a gap, filled by interpolation
-    poses = Poses3D.from_points(xyz, COCO17, 24.0)
-    path = write_points_bvh(poses, tmp_path / "p.bvh")
-    motion = read_bvh(path)
-    assert motion.num_frames == 20 and motion.frame_time == pytest.approx(1 / 24, abs=1e-10)
-    positions, _ = motion.forward_kinematics()
-    order = [motion.index(name) for name in COCO17.joint_names]
-    world = positions[:, order] @ np.linalg.inv(WORLD_TO_YUP).T
-    known = ~np.isnan(xyz[:, 0, :, 0])
-    np.testing.assert_allclose(world[known], xyz[:, 0][known], atol=2e-6)
-    np.testing.assert_allclose(world[6, 3], (xyz[4, 0, 3] + xyz[8, 0, 3]) / 2, atol=2e-6)
-
-
-def test_points_bvh_refuses_empty_joints_and_leaves_no_file(tmp_path):
-    xyz = np.ones((5, 1, 17, 3))
-    xyz[:, 0, 2] = np.nan
-    with pytest.raises(ExportError, match="no data at all for right_eye"):
-        write_points_bvh(Poses3D.from_points(xyz, COCO17, 30.0), tmp_path / "x.bvh")
-    assert not list(tmp_path.iterdir())

@@ -22,7 +22,7 @@ def test_demo_prints_mpjpe_and_writes_its_outputs(tmp_path):
     assert "MPJPE against ground truth:" in result.stdout
     mm = float(result.stdout.split("MPJPE against ground truth:")[1].split("mm")[0])
     assert 2.0 < mm < 30.0
-    for name in ("rig.toml", "keypoints2d.npz", "poses3d.npz", "person0.bvh"):
+    for name in ("rig.toml", "keypoints2d.npz", "poses3d.npz", "take.bvh"):
         assert str(out / name) in result.stdout
     poses = Poses3D.load(out / "poses3d.npz")
     assert poses.num_frames == 90 and Detections2D.load(out / "keypoints2d.npz").num_views == 4
