@@ -26,6 +26,15 @@ def test_frames_processed_in_order_reconstruct_the_people():
     assert scores.matched_fraction == 1.0 and scores.mpjpe_m < 0.05
 
 
+def test_rendered_images_come_with_each_frame_set():
+    feed = SyntheticLiveFeed(CONFIG, render_images=True)
+    frame = feed.process(5, 0.0)
+    assert frame.images is not None and len(frame.images) == 4
+    assert all(image is not None and image.shape == (480, 640, 3) for image in frame.images)
+    assert frame.stage_ms["render"] > 0
+    assert SyntheticLiveFeed(CONFIG).process(5, 0.0).images is None
+
+
 def test_the_thread_publishes_in_real_time_and_stops():
     feed = SyntheticLiveFeed(CONFIG)
     assert feed.latest() is None
