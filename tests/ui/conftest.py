@@ -10,10 +10,12 @@ from PySide6 import QtCore
 
 from mocap.association.associate import associate_take
 from mocap.synthetic.studio import StudioConfig, SyntheticTake, generate_take
+from ui.qt_compat import guard_emit_refcount_bug
 
 # pyqtgraph caches some shader programs per class: every GL widget must share one context group
 # (set before the QApplication exists; the application does the same in ui.app).
 QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+guard_emit_refcount_bug()  # PySide6 6.12.0 on Python 3.11 (see ui.qt_compat)
 
 
 @pytest.fixture

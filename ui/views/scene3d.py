@@ -68,9 +68,16 @@ class Scene3DView(gl.GLViewWidget):
                 label = gl.GLTextItem(pos=camera.center_world, text=camera.name, color=QtGui.QColor(250, 220, 90))
                 self.addItem(label)
                 self._camera_labels.append(label)
+            self._frame_cameras(np.stack([c.center_world for c in stage.cameras]))
         else:
             self.frusta.setVisible(False)
         self.show_frame(SceneFrame(index=0, time_s=0.0))
+
+    def _frame_cameras(self, centres: NDArray[np.float64]) -> None:
+        """Look at the middle of the rig from far enough to see every camera."""
+        middle = centres.mean(axis=0)
+        reach = float(np.max(np.linalg.norm(centres[:, :2] - middle[:2], axis=1), initial=1.0))
+        self.setCameraPosition(pos=QtGui.QVector3D(float(middle[0]), float(middle[1]), 0.8), distance=2.3 * reach + 2.0)
 
     def set_trails_visible(self, visible: bool) -> None:
         self.trails_visible = visible
