@@ -56,7 +56,7 @@ class TrackerConfig:
     max_lost_frames: int = 60
     reid_radius_m: float = 0.6
     swap_correction: bool = True
-    swap_margin_m: float = 0.03
+    swap_margin_m: float = 0.06
 
 
 @dataclass

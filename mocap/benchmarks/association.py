@@ -6,7 +6,8 @@ allows it, and BLAS runs single-threaded).
 
 Accuracy (``--seeds N``): synthetic crowds with real motion — 3–6 people, 5–8 cameras, 3 px noise,
 10 % missed keypoints, 5 % false detections per view — per seed PCP, MPJPE, the oracle's MPJPE
-(the same triangulation given the true association) and identity switches.
+(the same reconstruction given the true association, :mod:`mocap.synthetic.oracle`) and identity
+switches, all after the full reconstruction (robust triangulation, gap filling, smoothing).
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Any
-
-import numpy as np
 
 NAME = "association"
 HELP = "multi-person association + triangulation: frames/s on one core, accuracy over seeds"
@@ -35,44 +33,34 @@ def _one_core() -> str:
         return "not pinned (OS does not allow it)"
 
 
-def _oracle(take: Any) -> Any:
-    from mocap.poses3d import Poses3D
-    from mocap.triangulation.dlt import triangulate_dlt
-
-    det = take.detections
-    t_count, v_count, _, j_count = det.score.shape
-    p_count = take.poses.num_people
-    pixels = np.full((t_count, p_count, j_count, v_count, 2), np.nan)
-    weights = np.zeros((t_count, p_count, j_count, v_count))
-    for t, v, s in zip(*np.nonzero(take.slot_person >= 0), strict=True):
-        p = take.slot_person[t, v, s]
-        pixels[t, p, :, v] = det.xy[t, v, s]
-        weights[t, p, :, v] = det.score[t, v, s]
-    r = triangulate_dlt(take.rig, pixels, weights)
-    return Poses3D(r.points_world, np.arange(p_count), r.reprojection_error_px, r.n_views, det.layout, det.fps)
-
-
 def run(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
-    from mocap.association.associate import associate_take
+    from mocap.association.associate import associate_people, associate_take
     from mocap.metrics import evaluate_people
+    from mocap.synthetic.oracle import oracle_reconstruction
     from mocap.synthetic.studio import StudioConfig, generate_take
 
     pinned = _one_core()
     common = {"noise_px": 3.0, "missed_rate": 0.1, "false_positives_per_view": 0.05, "num_frames": args.frames}
     print(f"speed ({pinned}, BLAS single-threaded)")
-    print(f"{'case':20s} {'frames':>7s} {'seconds':>8s} {'frames/s':>9s} {'people found':>13s}")
+    print("online: association + tracking + linear triangulation (the live path)")
+    print("offline: the same, then robust triangulation, gap filling and smoothing (mocap reconstruct)")
+    print(f"{'case':20s} {'frames':>7s} {'online f/s':>11s} {'offline f/s':>12s} {'people found':>13s}")
     with threadpool_limits(limits=1):
         for cameras, people in ((5, 4), (8, 8)):
             take = generate_take(StudioConfig(num_cameras=cameras, num_people=people, seed=1, **common))
-            associate_take(take.rig, take.detections)  # warm-up
+            associate_people(take.rig, take.detections)  # warm-up
             start = time.perf_counter()
-            result = associate_take(take.rig, take.detections)
-            seconds = time.perf_counter() - start
+            association = associate_people(take.rig, take.detections)
+            online = time.perf_counter() - start
+            start = time.perf_counter()
+            associate_take(take.rig, take.detections)
+            offline = time.perf_counter() - start
             label = f"{cameras} cams x {people} people"
-            fps = args.frames / seconds
-            print(f"{label:20s} {args.frames:7d} {seconds:8.3f} {fps:9.0f} {result.poses.num_people:13d}")
+            found = association.observations.num_people
+            rates = f"{args.frames / online:11.0f} {args.frames / offline:12.0f}"
+            print(f"{label:20s} {args.frames:7d} {rates} {found:13d}")
         if args.seeds:
             print("\naccuracy (synthetic crowds, real motion, sigma 3 px, 10 % missed, 5 % false detections)")
             print(f"{'seed':>4s} {'cams':>4s} {'people':>6s} {'PCP %':>7s} {'MPJPE mm':>9s} {'oracle mm':>9s} "
@@ -81,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                 config = StudioConfig(num_cameras=5 + seed % 4, num_people=3 + seed % 4, seed=seed, **common)
                 take = generate_take(config)
                 scores = evaluate_people(associate_take(take.rig, take.detections).poses, take.poses)
-                oracle = evaluate_people(_oracle(take), take.poses)
+                oracle = evaluate_people(oracle_reconstruction(take).poses, take.poses)
                 print(
                     f"{seed:4d} {config.num_cameras:4d} {config.num_people:6d} {100 * scores.pcp:7.2f} "
                     f"{1000 * scores.mpjpe_m:9.1f} {1000 * oracle.mpjpe_m:9.1f} "

@@ -18,10 +18,10 @@ def rebuild(take, xy, score) -> Detections2D:
 def test_empty_and_nan_only_frames_give_no_people_there():
     take = generate_take(BASE)
     xy, score = take.detections.xy.copy(), take.detections.score.copy()
-    xy[20:30] = np.nan  # empty frames (NaN-only detections)
-    score[20:30] = 0.0
+    xy[20:35] = np.nan  # empty frames (NaN-only detections), longer than the gap filler's limit
+    score[20:35] = 0.0
     result = associate_take(take.rig, rebuild(take, xy, score))
-    assert np.isnan(result.poses.xyz[20:30]).all()
+    assert np.isnan(result.poses.xyz[20:35]).all()
     assert result.poses.num_people == 2  # the same two ids continue after the gap
     scores = evaluate_people(result.poses, take.poses)
     assert scores.id_switches == 0 and scores.false_people == 0
