@@ -18,19 +18,17 @@ import time
 from collections.abc import Generator
 from pathlib import Path
 
-import numpy as np
-
-from calibration.files import atomic_output, ensure_folder
+from calibration.files import ensure_folder
 from calibration.progress import CancelToken, Progress, check_cancelled
 from mocap.synthetic.studio import StudioConfig
 from ui.controllers.session import SessionSummary, summarize_session
+from ui.processing import STAGE, write_reconstruction
 
 #: The demo studio: 4 cameras at 640x480, 3 people, 5 s, detector noise and misses.
 DEMO_STUDIO = StudioConfig(
     seed=7, num_cameras=4, resolution=(640, 480), num_people=3, num_frames=150, noise_px=1.5, missed_rate=0.03
 )
 DEMO_TAKE = "demo_001"
-STAGE = "reconstruct"
 
 
 def build_demo_session(
@@ -88,37 +86,7 @@ def build_demo_session(
     )
     result = yield from associate_take_iter(take.rig, take.detections, cancel=cancel)
     derived = ensure_folder(stored.derived_dir / STAGE)
-    files = [take.detections.save(derived / "keypoints2d.npz"), result.poses.save(derived / "poses3d.npz")]
-    with atomic_output(derived / "slot_person.npy") as handle:
-        np.save(handle, result.slot_person.astype(np.int64), allow_pickle=False)
-    files.append(derived / "slot_person.npy")
-    _write_manifest(stored.root, derived, files, synthetic, time.perf_counter() - started)
+    stage_config = {"detector": "synthetic studio (simulated)", "association": "default", "studio": synthetic}
+    detections_file = take.detections.save(derived / "keypoints2d.npz")
+    write_reconstruction(stored.root, result.poses, result.slot_person, stage_config, started, (detections_file,))
     return summarize_session(root)
-
-
-def _write_manifest(
-    take_dir: Path, derived: Path, files: list[Path], config: dict[str, object], seconds: float
-) -> None:
-    from mocap.session.provenance import (
-        StageManifest,
-        code_version,
-        config_hash,
-        now_iso,
-        record_outputs,
-        stage_key,
-        write_manifest,
-    )
-
-    stage_config = {"detector": "synthetic studio (simulated)", "association": "default", "studio": config}
-    manifest = StageManifest(
-        stage=STAGE,
-        key=stage_key(STAGE, stage_config, {}),
-        config_hash=config_hash(stage_config),
-        code_version=code_version(),
-        created=now_iso(),
-        seconds=seconds,
-        config=stage_config,
-        inputs={},
-        outputs=record_outputs(take_dir, files),
-    )
-    write_manifest(derived / "stage.toml", manifest)

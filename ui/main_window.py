@@ -12,11 +12,13 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ui.controllers.display import LIVE, REVIEW, DisplayController
+from ui.controllers.display import REVIEW, DisplayController
 from ui.controllers.export import ExportController
 from ui.controllers.live import FeedFactory, LiveController, demo_feed
 from ui.controllers.playback import PlaybackController
 from ui.controllers.plots import PlotsController
+from ui.controllers.processing import ProcessingController
+from ui.controllers.recording import RecordingController
 from ui.controllers.review import ReviewController
 from ui.controllers.session import SessionController
 from ui.jobs import JobRunner
@@ -25,6 +27,8 @@ from ui.views.export_dialog import ExportDialog
 from ui.views.jobs_status import JobStatusView
 from ui.views.messages import MessageBanner, MessageLog
 from ui.views.plots import JointPlotsView
+from ui.views.processing_panel import ProcessingPanel
+from ui.views.recording_panel import RecordingPanel
 from ui.views.scene3d import Scene3DView
 from ui.views.session_browser import SessionBrowserView
 from ui.views.timeline import TimelineView, install_shortcuts
@@ -55,6 +59,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.review = ReviewController(self.display, self.playback, self.jobs, self)
         self.plots = PlotsController(self.review, self.jobs, self)
         self.session = SessionController(self.jobs, self)
+        self.recording = RecordingController(self.display, self.jobs, self)
+        self.processing = ProcessingController(self.jobs, self)
         export_kwargs = {"opener": open_folder} if open_folder is not None else {}
         self.export = ExportController(self.review, self.jobs, parent=self, **export_kwargs)  # type: ignore[arg-type]
         self._export_dialog: ExportDialog | None = None
@@ -87,7 +93,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(central)
 
         self.session_browser = SessionBrowserView(self.session)
-        self.session_dock = self._dock("Session", self.session_browser, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.recording_panel = RecordingPanel(self.recording)
+        self.processing_panel = ProcessingPanel(self.processing)
+        side = QtWidgets.QWidget()
+        side_column = QtWidgets.QVBoxLayout(side)
+        side_column.setContentsMargins(0, 0, 0, 0)
+        side_column.addWidget(self.session_browser, 1)
+        side_column.addWidget(self.recording_panel)
+        side_column.addWidget(self.processing_panel)
+        self.session_dock = self._dock("Session", side, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.plots_view = JointPlotsView(self.plots, self.playback)
         self.plots_dock = self._dock("Joint plots", self.plots_view, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.messages_dock = self._dock("Messages", self.messages, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -145,8 +159,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.display.source_changed.connect(self._source_changed)
         self.display.stage_changed.connect(lambda stage: self.source_label.setText(stage.title))
         self.jobs.failed.connect(lambda _request, message: self.messages.error(message))
-        for controller in (self.live, self.review, self.plots, self.session, self.export):
+        controllers = (self.live, self.review, self.plots, self.session, self.export, self.recording, self.processing)
+        for controller in controllers:
             controller.error.connect(self.messages.error)
+        self.session.session_changed.connect(
+            lambda summary: self.recording.set_session(summary.root if summary is not None else None)
+        )
+        self.session.current_changed.connect(self.processing.set_take)
+        self.recording.running_changed.connect(self._recording_changed)
+        self.recording.recorded.connect(self._recorded)
+        self.processing.processed.connect(self._processed)
         self.live.stats_changed.connect(self.statusBar().showMessage)
         self.live.running_changed.connect(self.live_action.setChecked)
         self.live_action.triggered.connect(lambda _checked: self.live.toggle())
@@ -167,7 +189,27 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _source_changed(self, source: str) -> None:
         self.review_action.setChecked(source == REVIEW)
-        self.timeline.setEnabled(source != LIVE)
+        self.timeline.setEnabled(source == REVIEW)
+
+    def _recording_changed(self, recording: bool) -> None:
+        if recording and self.live.running:
+            self.messages.info("the live studio pauses while a take records (the CPU goes to the encoders)")
+            self.live.stop()
+
+    def _recorded(self, result: object) -> None:
+        from ui.recording import RecordedTake
+
+        if isinstance(result, RecordedTake):
+            self.messages.info("recorded " + result.summary())
+        self.session.refresh()
+
+    def _processed(self, result: object) -> None:
+        from ui.processing import ProcessedTake
+
+        if isinstance(result, ProcessedTake):
+            self.messages.info("processed " + result.summary())
+            self.session.refresh()
+            self.review.open_session_take(result.session_root, result.take_name)
 
     def _set_trails(self, on: bool) -> None:
         self.live.trails_enabled = on
@@ -194,6 +236,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.live.stop()
+        self.recording.stop()
         self.playback.pause()
         self.jobs.cancel_all()
         self.jobs.wait(10_000)

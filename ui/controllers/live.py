@@ -38,7 +38,7 @@ def demo_feed() -> LiveFeed:
     config = StudioConfig(
         seed=7, num_cameras=4, resolution=(640, 480), num_people=3, noise_px=1.5, missed_rate=0.03, fps=30.0
     )
-    return SyntheticLiveFeed(config)
+    return SyntheticLiveFeed(config, render_images=True)
 
 
 @dataclass

@@ -90,17 +90,20 @@ class SessionController(QtCore.QObject):
     Signals:
         session_changed(object): the new :class:`SessionSummary` (None: no session).
         take_selected(object, str): the user picked a take to review (session root, take name).
+        current_changed(object, str): the highlighted take changed (session root or None, take name or "").
         error(str): opening or reading failed.
     """
 
     session_changed = QtCore.Signal(object)
     take_selected = QtCore.Signal(object, str)
+    current_changed = QtCore.Signal(object, str)
     error = QtCore.Signal(str)
 
     def __init__(self, jobs: JobRunner, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs = jobs
         self._summary: SessionSummary | None = None
+        self._current = ""
 
     @property
     def summary(self) -> SessionSummary | None:
@@ -139,6 +142,19 @@ class SessionController(QtCore.QObject):
         """Show a summary made elsewhere (the demo builder)."""
         self._set(summary)
 
+    @property
+    def current_take(self) -> str:
+        """The highlighted take ("" when none)."""
+        return self._current
+
+    def set_current(self, name: str) -> None:
+        """The user highlighted take ``name`` ("" for none); processing and recording follow it."""
+        if self._summary is None or self._summary.take(name) is None:
+            name = ""
+        if name != self._current:
+            self._current = name
+            self.current_changed.emit(self.root, name)
+
     def select_take(self, name: str) -> None:
         """The user picked take ``name``: ask for it to be reviewed."""
         if self._summary is None or self._summary.take(name) is None:
@@ -149,3 +165,9 @@ class SessionController(QtCore.QObject):
     def _set(self, summary: SessionSummary | None) -> None:
         self._summary = summary
         self.session_changed.emit(summary)
+        current = self._current
+        self._current = ""
+        if summary is not None and summary.take(current) is not None:
+            self.set_current(current)
+        else:
+            self.current_changed.emit(self.root, "")

@@ -56,6 +56,9 @@ class SessionBrowserView(QtWidgets.QWidget):
         self.open_button.clicked.connect(self._ask_open)
         self.refresh_button.clicked.connect(session.refresh)
         self.takes.itemActivated.connect(lambda item, _col: session.select_take(item.text(0)))
+        self.takes.currentItemChanged.connect(
+            lambda item, _previous: session.set_current(item.text(0) if item is not None else "")
+        )
         session.session_changed.connect(self.show_summary)
 
     def _ask_new(self) -> None:
@@ -96,6 +99,12 @@ class SessionBrowserView(QtWidgets.QWidget):
             self.takes.addTopLevelItem(item)
         for column in range(len(self.COLUMNS)):
             self.takes.resizeColumnToContents(column)
+        current = self._session.current_take
+        for i in range(self.takes.topLevelItemCount()):
+            if self.takes.topLevelItem(i).text(0) == current:
+                self.takes.blockSignals(True)
+                self.takes.setCurrentItem(self.takes.topLevelItem(i))
+                self.takes.blockSignals(False)
 
     def take_names(self) -> list[str]:
         return [self.takes.topLevelItem(i).text(0) for i in range(self.takes.topLevelItemCount())]
