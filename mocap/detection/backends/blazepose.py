@@ -6,13 +6,14 @@ Per frame set (one image per view):
    it when it has no track, every ``redetect_every`` frames (0: only when a track is lost, as
    MediaPipe does for one person), or always in ``static`` mode (unrelated images);
 2. each detection gives a region (hip centre, 2 x |scale point - hip centre| x 1.25, rotated so
-   the body points up); detections overlapping a tracked region (IoU of their bounding boxes
-   above ``track_iou``) are dropped — the track already follows that person;
+   the body points up); a detection whose region is clearly a tracked one (centres within 5 %
+   of the side, sides within 1.3x) is dropped — the track already follows that person;
 3. the landmark model runs on every region of every view in one forward pass;
 4. regions whose pose presence is below ``min_presence`` are lost; the others become tracks whose
    next region comes from the auxiliary landmarks 33-34 (MediaPipe's ``PoseLandmarksToRoi``);
-   two tracks on the same person (landmark boxes overlapping above ``track_iou``) keep the
-   more confident one.
+   two regions on the same person (median landmark distance below ``same_person`` x the region
+   side) keep the older track, else the more confident one. Comparing landmarks rather than
+   boxes keeps two people who overlap in the image (one behind the other) apart.
 
 Slots: a track keeps its person slot in its view for as long as it lives; output P is
 ``max_people``. Scores are the landmark visibilities.
@@ -57,7 +58,12 @@ class BlazePoseConfig(BaseModel):
         description="also run the detector every N frames to find new people (0: only when a view has no track)",
     )
     static: bool = Field(False, description="treat frames as unrelated images: detect every frame, no tracking")
-    track_iou: float = Field(0.5, gt=0.0, le=1.0, description="overlap at which two regions are the same person")
+    same_person: float = Field(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        description="two landmark sets closer (median) than this fraction of the region side are one person",
+    )
     roi_scale: float = Field(1.25, gt=0.0, description="region side over twice the alignment distance")
     detection_model: Path | None = Field(None, description="pose_detection.tflite (default: from mediapipe)")
     landmark_model: Path | None = Field(None, description="pose_landmark_full.tflite (default: from mediapipe)")
@@ -73,25 +79,25 @@ class Track:
     rotation: float
 
 
-def region_bounds(
-    center: NDArray[np.float64], size: NDArray[np.float64], rotation: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """(R, 4) axis-aligned bounds ``x0, y0, x1, y1`` of rotated squares."""
-    half = size / 2 * (np.abs(np.cos(rotation)) + np.abs(np.sin(rotation)))
-    return np.stack([center[:, 0] - half, center[:, 1] - half, center[:, 0] + half, center[:, 1] + half], axis=-1)
+def same_region(
+    center_a: NDArray[np.float64],
+    size_a: NDArray[np.float64],
+    center_b: NDArray[np.float64],
+    size_b: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """(N, M) True where region a (detected) is clearly region b (tracked): centres closer than
+    5 % of the larger side and sides within a factor 1.3. Anything less clear goes through the
+    landmark model and :func:`same_pose`."""
+    distance = np.linalg.norm(center_a[:, None] - center_b[None], axis=-1)
+    larger = np.maximum(size_a[:, None], size_b[None])
+    ratio = larger / np.maximum(np.minimum(size_a[:, None], size_b[None]), 1e-9)
+    return (distance < 0.05 * larger) & (ratio < 1.3)
 
 
-def box_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(N, M) IoU of boxes ``x0, y0, x1, y1``."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+def same_pose(a: NDArray[np.float64], b: NDArray[np.float64], region_size: float, fraction: float) -> bool:
+    """True when two landmark sets (J, 2) are one person: median distance below ``fraction`` of
+    the region side."""
+    return bool(np.median(np.linalg.norm(a - b, axis=-1)) < fraction * region_size)
 
 
 class BlazePoseDetector:
@@ -154,6 +160,7 @@ class BlazePoseDetector:
             max_people=cfg.max_people,
         )
         views, centers, sizes, rotations, slots = [], [], [], [], []
+        from_track: list[bool] = []
         for view in range(len(frames)):
             for track in self._tracks[view]:
                 views.append(view)
@@ -161,6 +168,7 @@ class BlazePoseDetector:
                 sizes.append(track.size)
                 rotations.append(track.rotation)
                 slots.append(track.slot)
+                from_track.append(True)
         for view, people in zip(detect_views, found, strict=True):
             self._last_detection[view] = frame_index
             if len(people.scores) == 0:
@@ -170,18 +178,12 @@ class BlazePoseDetector:
             )
             tracked = [i for i, v in enumerate(views) if v == view]
             used = {slots[i] for i in tracked}
+            fresh: NDArray[np.bool_] = np.ones(len(size), dtype=bool)
             if tracked:
-                overlap = box_iou(
-                    region_bounds(center, size, rotation),
-                    region_bounds(
-                        np.array([centers[i] for i in tracked]),
-                        np.array([sizes[i] for i in tracked]),
-                        np.array([rotations[i] for i in tracked]),
-                    ),
+                known = same_region(
+                    center, size, np.array([centers[i] for i in tracked]), np.array([sizes[i] for i in tracked])
                 )
-                fresh = overlap.max(axis=1) <= cfg.track_iou
-            else:
-                fresh = np.ones(len(size), dtype=bool)
+                fresh = ~np.any(known, axis=1)
             for k in np.flatnonzero(fresh):
                 free = [s for s in range(cfg.max_people) if s not in used]
                 if not free:
@@ -192,6 +194,7 @@ class BlazePoseDetector:
                 sizes.append(float(size[k]))
                 rotations.append(float(rotation[k]))
                 slots.append(free[0])
+                from_track.append(False)
         view_of_roi = np.asarray(views, dtype=np.int64)
         result = self.models.landmarks(
             tensors,
@@ -200,10 +203,16 @@ class BlazePoseDetector:
             np.asarray(sizes, dtype=np.float64),
             np.asarray(rotations, dtype=np.float64),
         )
-        return self._update(len(frames), view_of_roi, np.asarray(slots, dtype=np.int64), result)
+        return self._update(len(frames), view_of_roi, np.asarray(slots, dtype=np.int64), from_track, sizes, result)
 
     def _update(
-        self, num_views: int, view_of_roi: NDArray[np.int64], slots: NDArray[np.int64], result: object
+        self,
+        num_views: int,
+        view_of_roi: NDArray[np.int64],
+        slots: NDArray[np.int64],
+        from_track: list[bool],
+        sizes: list[float],
+        result: object,
     ) -> FrameSetDetections:
         from mocap.detection.blazepose_models import LandmarkResult
 
@@ -214,15 +223,14 @@ class BlazePoseDetector:
         xy = np.full((num_views, cfg.max_people, joints, 2), np.nan, dtype=np.float32)
         score = np.zeros((num_views, cfg.max_people, joints), dtype=np.float32)
         alive = result.presence >= cfg.min_presence
-        # Duplicates: two regions of one view on the same person keep the more confident one.
+        # Duplicates: two regions of one view on the same person keep the track, else the more confident.
         body = result.xy[:, :joints]
-        bounds = np.concatenate([body.min(axis=1), body.max(axis=1)], axis=-1) if len(body) else np.zeros((0, 4))
         for view in range(num_views):
             rows = [int(r) for r in np.flatnonzero((view_of_roi == view) & alive)]
-            rows.sort(key=lambda r: -float(result.presence[r]))
+            rows.sort(key=lambda r: (not from_track[r], -float(result.presence[r])))
             kept: list[int] = []
             for r in rows:
-                if kept and box_iou(bounds[r : r + 1], bounds[kept]).max() > cfg.track_iou:
+                if any(same_pose(body[r], body[k], sizes[k], cfg.same_person) for k in kept):
                     continue
                 kept.append(r)
             tracks = []
