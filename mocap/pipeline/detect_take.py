@@ -1,0 +1,114 @@
+"""The detect stage on a take: every frame set of every camera through a detector.
+
+Unlike :func:`mocap.detection.run.detect_media_iter` (loose video files assumed in step), this
+follows the take's frame map (:meth:`mocap.session.store.Take.frame_map`): frame set ``s`` of the
+output holds, per camera, the video frame recorded for that instant. A camera that missed a set
+(a gap) gets a black frame of its size, and its keypoints in that set are cleared (NaN, score 0),
+so the output keeps one row per frame set and the gap stays visible downstream. Videos are
+decoded front to back with PyAV (:class:`mocap.session.media.VideoReader`), which also reads a
+recording that was cut short by a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calibration.progress import CancelToken, Progress, check_cancelled
+from mocap.detection.protocol import Detector, Frame, FrameSetDetections
+from mocap.detections2d import Detections2D
+from mocap.errors import MismatchError, MissingFileError
+from mocap.session.media import VideoReader
+from mocap.session.store import Take
+
+#: Frame sets between two progress reports.
+REPORT_EVERY = 4
+
+
+def _stack(results: list[FrameSetDetections], num_views: int, num_joints: int) -> tuple[np.ndarray, np.ndarray]:
+    slots = max([r.num_slots for r in results] + [1])
+    xy = np.full((len(results), num_views, slots, num_joints, 2), np.nan, dtype=np.float32)
+    score = np.zeros((len(results), num_views, slots, num_joints), dtype=np.float32)
+    for t, result in enumerate(results):
+        xy[t, :, : result.num_slots] = result.xy
+        score[t, :, : result.num_slots] = result.score
+    used = np.flatnonzero(score.max(axis=(0, 1, 3)) > 0)
+    keep = int(used.max()) + 1 if used.size else 1  # drop trailing slots no frame ever used
+    return xy[:, :, :keep], score[:, :, :keep]
+
+
+def detect_take_iter(
+    take: Take,
+    detector: Detector,
+    camera_names: Sequence[str] | None = None,
+    *,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, Detections2D]:
+    """Detect keypoints in every frame set of ``take``.
+
+    Args:
+        take: the take (its cameras in ``take.toml`` order are the views).
+        detector: a backend from :func:`mocap.detection.registry.create_detector`.
+        camera_names: names to give the views (e.g. the rig's names for the take's cameras);
+            default: the take's camera names.
+        cancel: checked between frame sets.
+
+    Returns:
+        Detections2D (S, V, P, J): S frame sets, V cameras; NaN/0 where a camera missed a set.
+
+    Raises:
+        MismatchError: ``camera_names`` has the wrong length or repeats.
+        MissingFileError: a video holds fewer frames than its timestamps promise.
+        FileFormatError: a video cannot be decoded.
+        CancelledError: cancelled.
+    """
+    cameras = take.camera_names
+    names = tuple(cameras if camera_names is None else (str(n) for n in camera_names))
+    if len(names) != len(cameras) or len(set(names)) != len(names):
+        raise MismatchError(f"camera names {', '.join(names)} do not name the take's {len(cameras)} cameras once each")
+    frame_map = take.frame_map()  # (S, V) video frame per set, -1 where missing
+    sizes = [take.camera(c).size for c in cameras]
+    readers: list[VideoReader] = []
+    streams: list[Iterator[tuple[int, NDArray[np.uint8]]]] = []
+    if detector.needs_images:
+        for camera in cameras:
+            readers.append(take.open_video(camera))
+            streams.append(readers[-1].frames())
+    stage = f"detect ({getattr(detector, 'name', 'detector')})"
+    total = int(frame_map.shape[0])
+    results: list[FrameSetDetections] = []
+    try:
+        detector.reset(names)
+        yield Progress(stage, 0, total)
+        for index in range(total):
+            check_cancelled(cancel)
+            present = frame_map[index] >= 0
+            images: list[Frame | None] = [None] * len(cameras)
+            for view, stream in enumerate(streams):
+                if present[view]:
+                    item = next(stream, None)
+                    if item is None or item[0] != frame_map[index, view]:
+                        raise MissingFileError(
+                            f"{take.video_path(cameras[view])}: ended before frame {frame_map[index, view]}; "
+                            "the video is shorter than its timestamp file"
+                        )
+                    images[view] = item[1]
+                else:  # a gap: the detector still needs an image; its output for this view is cleared
+                    width, height = sizes[view]
+                    images[view] = np.zeros((height, width, 3), dtype=np.uint8)
+            result = detector.detect(images, index)
+            if not present.all():
+                xy, score = np.array(result.xy), np.array(result.score)
+                xy[~present] = np.nan
+                score[~present] = 0.0
+                result = FrameSetDetections(xy, score)
+            results.append(result)
+            if (index + 1) % REPORT_EVERY == 0 or index + 1 == total:
+                yield Progress(stage, index + 1, total, f"frame set {index + 1}")
+    finally:
+        for reader in readers:
+            reader.close()
+    xy, score = _stack(results, len(names), detector.layout.num_joints)
+    return Detections2D(xy, score, names, detector.layout, take.info.fps)

@@ -1,0 +1,294 @@
+"""``run_take_iter``: a take's videos to 3D poses and exports, stage by stage, cached and resumable.
+
+::
+
+    videos --detect--> derived/detect/keypoints2d.npz        (rig camera names, S frame sets)
+           --triangulate--> derived/triangulate/poses3d.npz  (association + robust triangulation)
+           --filter--> derived/filter/poses3d.npz            (gap filling, smoothing)
+           --export--> exports/<take>.bvh, .fbx, ...          (skeleton solved by the exporters)
+
+Each stage's key chains its config with its inputs' keys (:mod:`mocap.pipeline.cache`), so the
+plan — which stages run and which are reused — is known before any data is read. ``stages``
+selects the stages to (re)compute; a stage outside the selection must already be cached with the
+current key, else the run stops with a one-line error naming it. The whole run is one progress
+generator (:class:`~calibration.progress.Progress`, cancelled with a
+:class:`~calibration.progress.CancelToken`) shared by ``mocap process`` and the GUI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from calibration.progress import CancelToken, Progress, check_cancelled, drain
+from calibration.rig import CameraRig
+from calibration.rig_toml import rig_to_toml
+from mocap.detections2d import Detections2D
+from mocap.errors import MismatchError, MocapError
+from mocap.pipeline.cache import StageCache, media_key, rig_key
+from mocap.pipeline.config import STAGES, PipelineConfig
+from mocap.poses3d import Poses3D
+from mocap.session.provenance import stage_key
+from mocap.session.store import Take
+
+log = logging.getLogger(__name__)
+
+DETECTIONS_FILE = "keypoints2d.npz"
+POSES_FILE = "poses3d.npz"
+
+T = TypeVar("T")
+
+
+class StageNotCachedError(MocapError, LookupError):
+    """A stage left out of ``--stages`` has no up-to-date cached result to build on."""
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What happened to one stage: ``cached`` (reused) or run, its key, seconds and output files."""
+
+    stage: str
+    key: str
+    cached: bool
+    seconds: float
+    outputs: tuple[Path, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PipelineResult:
+    """The outcome of :func:`run_take_iter`.
+
+    Attributes:
+        take: the processed take.
+        stages: one record per stage that was needed, in order.
+        detections: (S, V, P, J) 2D keypoints, or None when no stage needed them.
+        poses: (S, P, J, 3) final poses of the last pose stage reached, or None.
+        exports: files written (or reused) by the export stage.
+        seconds: wall time of the whole run.
+    """
+
+    take: Take
+    stages: tuple[StageRun, ...]
+    detections: Detections2D | None = field(default=None, repr=False)
+    poses: Poses3D | None = field(default=None, repr=False)
+    exports: tuple[Path, ...] = ()
+    seconds: float = 0.0
+
+    def stage(self, name: str) -> StageRun:
+        return next(s for s in self.stages if s.stage == name)
+
+
+def check_stages(stages: Sequence[str] | None) -> tuple[str, ...]:
+    """The selected stages in pipeline order (None: all).
+
+    Raises:
+        MocapError: an unknown stage name (lists the known ones).
+    """
+    if stages is None:
+        return STAGES
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise MocapError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
+    return tuple(s for s in STAGES if s in stages)
+
+
+def _rig_for_take(take: Take, rig: CameraRig) -> tuple[CameraRig, list[str]]:
+    """The rig restricted to the take's cameras and the rig name of each take camera."""
+    from mocap.detection.run import match_camera_names
+
+    names = match_camera_names(take.camera_names, rig.names)
+    if len(names) < 2:
+        raise MismatchError(f"{take.root}: only {len(names)} camera; 3D needs at least two calibrated cameras")
+    return rig.subset(names), names
+
+
+def _export_paths(take: Take, formats: Sequence[str]) -> list[Path]:
+    return [take.exports_dir / f"{take.name}.{fmt}" for fmt in formats]
+
+
+def run_take_iter(
+    take: Take,
+    config: PipelineConfig | None = None,
+    *,
+    rig: CameraRig | None = None,
+    stages: Sequence[str] | None = None,
+    force: bool = False,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, PipelineResult]:
+    """Process ``take`` (see the module docstring).
+
+    Args:
+        take: an open take (:meth:`mocap.session.store.Session.take`).
+        config: stage settings (default: :class:`PipelineConfig` defaults).
+        rig: calibrated cameras (default: the session's active rig).
+        stages: stages to compute (None: all); the others must be cached.
+        force: recompute the selected stages even when cached.
+        cancel: checked between steps; a cancelled stage leaves no manifest.
+
+    Raises:
+        NoCalibrationError: no ``rig`` and the session has no calibration.
+        MismatchError: the take's cameras do not match the rig, or too few cameras.
+        StageNotCachedError: a stage outside ``stages`` is not cached for this config.
+        MocapError subclasses: bad videos, settings the frame rate cannot honour, ...
+        CancelledError: cancelled.
+    """
+    config = config or PipelineConfig()
+    selected = check_stages(stages)
+    started = time.perf_counter()
+    if take.info.frame_sets == 0 and not take.info.cameras:
+        raise MocapError(f"{take.root}: the take holds no cameras")
+    if rig is None:
+        session = take.session
+        if session is None:
+            raise MocapError(f"{take.root}: not inside a session and no rig given; pass --rig")
+        rig = session.load_rig()
+    rig, camera_names = _rig_for_take(take, rig)
+    if config.filtering is not None:
+        from mocap.filtering.pipeline import check_filter_settings
+
+        check_filter_settings(config.filtering, take.info.fps)
+    cache = StageCache(take)
+
+    # the plan: keys chain through the stages, so they are known before any data is read
+    inputs: dict[str, dict[str, str]] = {
+        "detect": {"media": media_key(take)},
+        "triangulate": {"rig": rig_key(rig_to_toml(rig))},
+        "filter": {},
+        "export": {},
+    }
+    keys: dict[str, str] = {}
+    for previous, stage in zip((None, *STAGES[:-1]), STAGES, strict=True):
+        if previous is not None:
+            inputs[stage][previous] = keys[previous]
+        keys[stage] = stage_key(stage, config.stage_config(stage), inputs[stage])
+    last = max(STAGES.index(s) for s in selected)
+    needed = STAGES[: last + 1]
+    valid = {s: cache.valid(s, keys[s]) for s in needed}
+    for stage in needed:
+        if stage not in selected and valid[stage] is None:
+            state = "is out of date for these settings" if cache.manifest(stage) else "has not run"
+            raise StageNotCachedError(f"{take.root}: stage {stage} {state}; include it in --stages")
+    runs = [s for s in needed if s in selected and (force or valid[s] is None)]
+
+    detections: Detections2D | None = None
+    poses: Poses3D | None = None
+    records: list[StageRun] = []
+    exports: list[Path] = []
+    for stage in needed:
+        check_cancelled(cancel)
+        manifest = valid[stage]
+        if stage not in runs and manifest is not None:
+            files = tuple(take.root / o.file for o in manifest.outputs)
+            yield Progress(f"{stage} (cached)", 1, 1)
+            if stage == "detect":
+                detections = Detections2D.load(files[0])
+            elif stage in ("triangulate", "filter"):
+                poses = Poses3D.load(files[0])
+            else:
+                exports = list(files)
+            records.append(StageRun(stage, keys[stage], True, 0.0, files))
+            continue
+        stage_started = time.perf_counter()
+        folder = cache.prepare(stage)
+        if stage == "detect":
+            detections = yield from _detect(take, config, camera_names, cancel)
+            outputs = [detections.save(folder / DETECTIONS_FILE)]
+        elif stage == "triangulate":
+            poses = yield from _triangulate(rig, _present(detections, stage), config, cancel)
+            outputs = [poses.save(folder / POSES_FILE)]
+        elif stage == "filter":
+            poses = _filter(_present(poses, stage), config)
+            yield Progress("filter", 1, 1)
+            outputs = [poses.save(folder / POSES_FILE)]
+        else:
+            exports = yield from _export(take, _present(poses, stage), config, cancel)
+            outputs = exports
+        seconds = time.perf_counter() - stage_started
+        cache.commit(stage, config.stage_config(stage), inputs[stage], outputs, seconds)
+        records.append(StageRun(stage, keys[stage], False, seconds, tuple(outputs)))
+        log.info("%s: stage %s done in %.1f s", take.root, stage, seconds)
+    return PipelineResult(take, tuple(records), detections, poses, tuple(exports), time.perf_counter() - started)
+
+
+def _present(value: T | None, stage: str) -> T:
+    """The previous stage's result; the plan runs or loads every stage before ``stage``."""
+    if value is None:
+        raise RuntimeError(f"stage {stage}: its input was not produced (pipeline plan error)")
+    return value
+
+
+def _detect(
+    take: Take, config: PipelineConfig, camera_names: Sequence[str], cancel: CancelToken | None
+) -> Generator[Progress, None, Detections2D]:
+    from mocap.detection.registry import create_detector
+    from mocap.pipeline.detect_take import detect_take_iter
+
+    detector = create_detector(config.detect.backend, **config.detect.detector_options(config.people))
+    return (yield from detect_take_iter(take, detector, camera_names, cancel=cancel))
+
+
+def _associator(people: int) -> Callable[..., Any]:
+    if people == 1:
+        from mocap.triangulation.observations import associate_single_person
+
+        return associate_single_person
+    from mocap.association.associate import MultiPersonAssociator
+
+    return MultiPersonAssociator()
+
+
+def _triangulate(
+    rig: CameraRig, detections: Detections2D, config: PipelineConfig, cancel: CancelToken | None
+) -> Generator[Progress, None, Poses3D]:
+    from mocap.triangulation.pipeline import ReconstructConfig, reconstruct_iter
+
+    reconstruct_config = ReconstructConfig(triangulation=config.triangulation, filtering=None)
+    result = yield from reconstruct_iter(
+        rig, detections, reconstruct_config, associate=_associator(config.people), cancel=cancel
+    )
+    return result.poses
+
+
+def _filter(poses: Poses3D, config: PipelineConfig) -> Poses3D:
+    if config.filtering is None:
+        return poses
+    from mocap.filtering.pipeline import filter_poses
+
+    return filter_poses(poses, config.filtering)
+
+
+def _export(
+    take: Take, poses: Poses3D, config: PipelineConfig, cancel: CancelToken | None
+) -> Generator[Progress, None, list[Path]]:
+    from calibration.files import ensure_folder
+    from mocap.export import export_poses
+
+    if not np.isfinite(poses.xyz).any():
+        raise MocapError(f"{take.root}: no joint was reconstructed, nothing to export; check detections and rig")
+    ensure_folder(take.exports_dir)
+    written: list[Path] = []
+    targets = _export_paths(take, config.export.formats)
+    for done, (fmt, path) in enumerate(zip(config.export.formats, targets, strict=True)):
+        check_cancelled(cancel)
+        yield Progress("export", done, len(targets), path.name)
+        written.extend(export_poses(poses, path, fmt, options=config.export.options))
+    yield Progress("export", len(targets), len(targets))
+    return written
+
+
+def run_take(
+    take: Take,
+    config: PipelineConfig | None = None,
+    *,
+    rig: CameraRig | None = None,
+    stages: Sequence[str] | None = None,
+    force: bool = False,
+) -> PipelineResult:
+    """:func:`run_take_iter` without progress reports."""
+    return drain(run_take_iter(take, config, rig=rig, stages=stages, force=force))

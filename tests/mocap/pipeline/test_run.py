@@ -1,0 +1,116 @@
+"""run_take_iter: stages, cache keys, resuming after an interruption, stage selection, bad input."""
+
+import numpy as np
+import pytest
+
+from calibration.errors import CancelledError
+from calibration.progress import CancelToken
+from mocap.detection.registry import UnknownDetectorError
+from mocap.errors import MismatchError, MocapError
+from mocap.filtering.pipeline import FilterConfig
+from mocap.metrics import mpjpe
+from mocap.pipeline.config import DetectStageConfig, ExportStageConfig, PipelineConfig
+from mocap.pipeline.run import StageNotCachedError, run_take, run_take_iter
+from mocap.session.provenance import code_version, config_hash, read_manifest
+from mocap.session.store import NoCalibrationError, Session
+
+from .conftest import ORACLE
+
+
+def oracle_config(**changes) -> PipelineConfig:
+    return PipelineConfig(detect=DetectStageConfig(backend=ORACLE), **changes)
+
+
+def ran(result) -> list[str]:
+    return [s.stage for s in result.stages if not s.cached]
+
+
+def test_first_run_computes_every_stage_and_the_second_reuses_them(studio):
+    first = run_take(studio.take, oracle_config())
+    assert ran(first) == ["detect", "triangulate", "filter", "export"]
+    assert mpjpe(first.poses.xyz, studio.synthetic.poses.xyz) < 0.02  # metres, 1 px noise
+    exports = sorted(p.name for p in first.exports)
+    assert exports == ["take_1.bvh", "take_1.fbx"]
+    assert all(p.is_file() and p.parent == studio.take.exports_dir for p in first.exports)
+    manifest = read_manifest(studio.take.derived_dir / "filter" / "stage.toml")
+    assert manifest.code_version == code_version()
+    assert manifest.config_hash == config_hash(oracle_config().stage_config("filter"))
+    assert manifest.inputs["triangulate"] == first.stage("triangulate").key
+
+    second = run_take(studio.take, oracle_config())
+    assert ran(second) == [] and len(studio.made) == 1  # the detector was not even built
+    np.testing.assert_array_equal(second.poses.xyz, first.poses.xyz)
+    assert second.exports == first.exports
+
+
+def test_a_changed_setting_reruns_that_stage_and_the_ones_after(studio):
+    run_take(studio.take, oracle_config())
+    smoother = oracle_config(filtering=FilterConfig(cutoff_hz=3.0))
+    assert ran(run_take(studio.take, smoother)) == ["filter", "export"]
+    more_formats = smoother.model_copy(update={"export": ExportStageConfig(formats=("bvh", "trc"))})
+    result = run_take(studio.take, more_formats)
+    assert ran(result) == ["export"]
+    assert sorted(p.suffix for p in result.exports) == [".bvh", ".trc"]
+    assert ran(run_take(studio.take, oracle_config(people=1, triangulation={"method": "dlt"}))) == [
+        "triangulate",
+        "filter",
+        "export",
+    ]
+
+
+def test_an_interrupted_run_resumes_at_the_unfinished_stage(studio):
+    cancel = CancelToken()
+
+    def cancel_while_triangulating():
+        for report in run_take_iter(studio.take, oracle_config(), cancel=cancel):
+            if report.stage == "triangulating":
+                cancel.cancel()
+
+    with pytest.raises(CancelledError):
+        cancel_while_triangulating()
+    assert (studio.take.derived_dir / "detect" / "stage.toml").is_file()
+    assert not (studio.take.derived_dir / "triangulate" / "stage.toml").exists()
+    assert ran(run_take(studio.take, oracle_config())) == ["triangulate", "filter", "export"]
+
+
+def test_damaged_outputs_are_recomputed(studio):
+    first = run_take(studio.take, oracle_config())
+    first.stage("triangulate").outputs[0].write_bytes(b"damaged")
+    studio.take.exports_dir.joinpath("take_1.fbx").unlink()
+    assert ran(run_take(studio.take, oracle_config())) == ["triangulate", "export"]
+
+
+def test_selected_stages_build_on_cached_ones_only(studio):
+    only_detect = run_take(studio.take, oracle_config(), stages=["detect"])
+    assert ran(only_detect) == ["detect"] and only_detect.poses is None
+    with pytest.raises(StageNotCachedError, match=r"stage triangulate has not run; include it in --stages"):
+        run_take(studio.take, oracle_config(), stages=["export"])
+    assert ran(run_take(studio.take, oracle_config(), stages=["triangulate", "filter"])) == ["triangulate", "filter"]
+    with pytest.raises(StageNotCachedError, match=r"stage filter is out of date"):
+        run_take(studio.take, oracle_config(filtering=None), stages=["export"])
+    assert ran(run_take(studio.take, oracle_config(), stages=["export"])) == ["export"]
+    forced = run_take(studio.take, oracle_config(), stages=["filter"], force=True)
+    assert ran(forced) == ["filter"]
+
+
+def test_progress_reports_every_stage(studio):
+    stages = [report.stage for report in run_take_iter(studio.take, oracle_config())]
+    assert stages[0] == f"detect ({ORACLE})" and "triangulating" in stages and stages[-1] == "export"
+    again = {report.stage for report in run_take_iter(studio.take, oracle_config())}
+    assert again == {"detect (cached)", "triangulate (cached)", "filter (cached)", "export (cached)"}
+
+
+def test_bad_input_is_one_line(studio, tmp_path):
+    with pytest.raises(MocapError, match=r"unknown stage 'solve'; stages are detect, triangulate, filter, export"):
+        run_take(studio.take, oracle_config(), stages=["solve"])
+    with pytest.raises(UnknownDetectorError, match=r"no detector backend 'nope'"):
+        run_take(studio.take, PipelineConfig(detect=DetectStageConfig(backend="nope")))
+    two_cameras = studio.synthetic.rig.subset(studio.synthetic.rig.names[:2])
+    with pytest.raises(MismatchError, match=r"matches no camera of the rig"):
+        run_take(studio.take, oracle_config(), rig=two_cameras)
+    bare = Session.create(tmp_path / "bare")
+    (bare.takes_dir / "t").symlink_to(studio.take.root, target_is_directory=True)
+    with pytest.raises(NoCalibrationError, match=r"the session has no calibration") as caught:
+        run_take(bare.take("t"), oracle_config())
+    assert "\n" not in str(caught.value)
+    assert not (studio.take.derived_dir / "detect" / "stage.toml").exists()  # nothing ran
