@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ui.controllers.calibration import CalibrationController
 from ui.controllers.display import REVIEW, DisplayController
 from ui.controllers.export import ExportController
 from ui.controllers.live import FeedFactory, LiveController, demo_feed
@@ -22,6 +23,7 @@ from ui.controllers.recording import RecordingController
 from ui.controllers.review import ReviewController
 from ui.controllers.session import SessionController
 from ui.jobs import JobRunner
+from ui.views.calibration_wizard import CalibrationWizard
 from ui.views.camera_grid import CameraGridView
 from ui.views.export_dialog import ExportDialog
 from ui.views.jobs_status import JobStatusView
@@ -61,6 +63,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session = SessionController(self.jobs, self)
         self.recording = RecordingController(self.display, self.jobs, self)
         self.processing = ProcessingController(self.jobs, self)
+        self.calibration = CalibrationController(self.display, self.jobs, self)
+        self._wizard: CalibrationWizard | None = None
         export_kwargs = {"opener": open_folder} if open_folder is not None else {}
         self.export = ExportController(self.review, self.jobs, parent=self, **export_kwargs)  # type: ignore[arg-type]
         self._export_dialog: ExportDialog | None = None
@@ -130,10 +134,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trails_action = QtGui.QAction("Trails", self, checkable=True)
         self.trails_action.setChecked(True)
         self.trails_action.setToolTip("draw where each person walked in the last two seconds")
+        self.calibrate_action = QtGui.QAction("Calibrate…", self)
+        self.calibrate_action.setToolTip("calibrate the cameras from board videos (the calibration wizard)")
         self.export_action = QtGui.QAction("Export…", self)
         self.export_action.setEnabled(False)
         self.export_action.setToolTip("load a take first (session browser)")
-        for action in (self.live_action, self.review_action, self.trails_action, self.export_action):
+        actions = (self.live_action, self.review_action, self.trails_action, self.calibrate_action, self.export_action)
+        for action in actions:
             toolbar.addAction(action)
         menu = self.menuBar().addMenu("&File")
         new_session = menu.addAction("New session…")
@@ -142,6 +149,7 @@ class MainWindow(QtWidgets.QMainWindow):
         open_session.triggered.connect(self.session_browser.open_button.click)
         open_results = menu.addAction("Open results folder…")
         open_results.triggered.connect(self._ask_results_folder)
+        menu.addAction(self.calibrate_action)
         menu.addAction(self.export_action)
         menu.addSeparator()
         quit_action = menu.addAction("Quit")
@@ -159,13 +167,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.display.source_changed.connect(self._source_changed)
         self.display.stage_changed.connect(lambda stage: self.source_label.setText(stage.title))
         self.jobs.failed.connect(lambda _request, message: self.messages.error(message))
-        controllers = (self.live, self.review, self.plots, self.session, self.export, self.recording, self.processing)
+        controllers = (
+            self.live,
+            self.review,
+            self.plots,
+            self.session,
+            self.export,
+            self.recording,
+            self.processing,
+            self.calibration,
+        )
         for controller in controllers:
             controller.error.connect(self.messages.error)
         self.session.session_changed.connect(
             lambda summary: self.recording.set_session(summary.root if summary is not None else None)
         )
+        self.session.session_changed.connect(
+            lambda summary: self.calibration.set_session(summary.root if summary is not None else None)
+        )
         self.session.current_changed.connect(self.processing.set_take)
+        self.calibrate_action.triggered.connect(self.open_calibration_wizard)
+        self.calibration.saved.connect(self._calibration_saved)
         self.recording.running_changed.connect(self._recording_changed)
         self.recording.recorded.connect(self._recorded)
         self.processing.processed.connect(self._processed)
@@ -228,6 +250,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self._export_dialog.show()
         self._export_dialog.raise_()
         return self._export_dialog
+
+    def _calibration_saved(self, path: object) -> None:
+        self.messages.info(f"calibration saved: {path}")
+        self.session.refresh()
+
+    def open_calibration_wizard(self) -> CalibrationWizard:
+        """Open (or raise) the calibration wizard."""
+        if self._wizard is None:
+            self._wizard = CalibrationWizard(self.calibration, self)
+        self._wizard.show()
+        self._wizard.raise_()
+        return self._wizard
 
     def _ask_results_folder(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder with poses3d.npz / keypoints2d.npz")

@@ -171,19 +171,29 @@ def stage_from_rig(
 
 
 def rig_errors(rig: CameraRig) -> list[float]:
-    """Per-camera reprojection errors from the rig metadata, NaN where absent.
+    """Per-camera reprojection errors (px) from the rig metadata, NaN where absent.
 
-    Reads ``metadata["reprojection_error_px"]`` (a table camera name -> px), the layout written
-    by the calibration report.
+    Reads the calibration report (``metadata["calibration"]``, :mod:`calibration.report`: each
+    camera's RMS), else a plain ``metadata["reprojection_error_px"]`` table (camera name -> px).
     """
-    table = rig.metadata.get("reprojection_error_px", {})
-    out = []
-    for name in rig.names:
-        try:
-            out.append(float(table[name]) if isinstance(table, dict) or hasattr(table, "get") else float("nan"))
-        except (KeyError, TypeError, ValueError):
-            out.append(float("nan"))
-    return out
+    from calibration.report import report_from_metadata
+
+    try:
+        report = report_from_metadata(rig.metadata)
+    except (KeyError, TypeError, ValueError):
+        report = None
+    by_name: dict[str, float] = {}
+    if report is not None:
+        by_name = {c.name: c.rms_px for c in report.cameras}
+    else:
+        table = rig.metadata.get("reprojection_error_px", {})
+        if hasattr(table, "get"):
+            for name in rig.names:
+                try:
+                    by_name[name] = float(table[name])
+                except (KeyError, TypeError, ValueError):
+                    continue
+    return [float(by_name.get(name, float("nan"))) for name in rig.names]
 
 
 def centre_joints(layout: KeypointLayout) -> tuple[int, ...]:

@@ -65,7 +65,8 @@ class Scene3DView(gl.GLViewWidget):
             self.frusta.setData(pos=segments, color=_FRUSTUM_RGBA)
             self.frusta.setVisible(True)
             for camera in stage.cameras:
-                label = gl.GLTextItem(pos=camera.center_world, text=camera.name, color=QtGui.QColor(250, 220, 90))
+                text = camera.name + (f"  {camera.error_px:.2f} px" if np.isfinite(camera.error_px) else "")
+                label = gl.GLTextItem(pos=camera.center_world, text=text, color=QtGui.QColor(250, 220, 90))
                 self.addItem(label)
                 self._camera_labels.append(label)
             self._frame_cameras(np.stack([c.center_world for c in stage.cameras]))
