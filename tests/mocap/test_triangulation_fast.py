@@ -1,0 +1,87 @@
+"""The compiled CPU path (``mocap.triangulation.fast_cpu``) returns what the numpy DLT returns.
+
+The first call compiles the kernel (seconds; cached on disk afterwards), so the cases share one
+module and small batches.
+"""
+
+import numpy as np
+import pytest
+
+from mocap.errors import ShapeError
+from mocap.synthetic.studio import StudioConfig, generate_take
+from mocap.triangulation import PointStatus, triangulate_dlt
+from mocap.triangulation.fast_cpu import triangulate_dlt_fast
+from tests.calibration.test_rig import ring
+from tests.mocap.test_triangulation_studio import true_person_views, with_outliers
+
+LENSES = {
+    "no lens": (),
+    "4 coefficients": (-0.2, 0.05, 1e-3, -5e-4),
+    "5 coefficients": (-0.2, 0.05, 1e-3, -5e-4, 0.01),
+    "8 coefficients (rational)": (-0.2, 0.05, 1e-3, -5e-4, 0.01, 0.02, -0.01, 0.005),
+    "12 coefficients (thin prism)": (-0.2, 0.05, 1e-3, -5e-4, 0.01, 0.02, -0.01, 0.005, 1e-3, -1e-4, 5e-4, 2e-4),
+}
+
+
+def assert_same(ours, reference):
+    np.testing.assert_array_equal(ours.status, reference.status)
+    np.testing.assert_array_equal(ours.views_used, reference.views_used)
+    np.testing.assert_array_equal(ours.n_views, reference.n_views)
+    np.testing.assert_array_equal(np.isnan(ours.view_errors_px), np.isnan(reference.view_errors_px))
+    assert np.nanmax(np.abs(ours.points_world - reference.points_world)) < 1e-9
+    assert np.nanmax(np.abs(ours.view_errors_px - reference.view_errors_px)) < 1e-6
+    assert np.nanmax(np.abs(ours.reprojection_error_px - reference.reprojection_error_px)) < 1e-6
+
+
+@pytest.mark.parametrize("lens", LENSES)
+def test_equals_the_numpy_dlt_for_every_lens_model(lens, rng):
+    rig = ring(5, LENSES[lens])
+    points = rng.uniform([-1, -1, 0], [1, 1, 2], (40, 17, 3))
+    pixels = np.moveaxis(rig.project(points), 0, -2) + rng.normal(0, 2.0, (40, 17, 5, 2))
+    pixels[rng.uniform(size=(40, 17, 5)) < 0.3] = np.nan  # some points end with one view or none
+    weights = rng.uniform(0.0, 1.0, (40, 17, 5))
+    reference = triangulate_dlt(rig, pixels, weights, min_weight=0.1)
+    result = triangulate_dlt_fast(rig, pixels, weights, min_weight=0.1)
+    assert result.points_world.shape == (40, 17, 3) and result.view_errors_px.shape == (40, 17, 5)
+    assert_same(result, reference)
+    assert {PointStatus.OK, PointStatus.TOO_FEW_VIEWS} <= set(result.status.ravel().tolist())
+
+
+def test_equals_the_numpy_dlt_on_the_studio_with_outliers():
+    take = generate_take(StudioConfig(num_frames=30, noise_px=2.0, lens="strong", seed=8))
+    pixels, scores = true_person_views(take)
+    noisy, _ = with_outliers(pixels, 0.2, np.random.default_rng(1))
+    for min_views in (2, 3):
+        assert_same(
+            triangulate_dlt_fast(take.rig, noisy, scores, min_views=min_views),
+            triangulate_dlt(take.rig, noisy, scores, min_views=min_views),
+        )
+
+
+def test_degenerate_behind_and_empty_input():
+    rig = ring(2, ())  # cam_1 at (4, 0, 2) and cam_2 at (-4, 0, 2), facing each other
+    on_baseline = np.array([1.0, 0.0, 2.0])  # both rays run along the baseline: degenerate
+    behind_cam_1 = np.array([6.0, 0.2, 2.5])  # consistent pinhole rays, but behind cam_1
+    cameras = [[cam.world_to_camera(p) for cam in rig] for p in (on_baseline, behind_cam_1)]
+    pixels = np.array(
+        [[cam.normalized_to_pixels(pc[:2] / pc[2]) for cam, pc in zip(rig, row, strict=True)] for row in cameras]
+    )
+    result = triangulate_dlt_fast(rig, pixels)
+    assert result.status.tolist() == [PointStatus.DEGENERATE, PointStatus.BEHIND_CAMERA]
+    np.testing.assert_array_equal(result.status, triangulate_dlt(rig, pixels).status)
+    assert np.isnan(result.points_world).all() and (result.n_views == 0).all()
+    assert triangulate_dlt_fast(rig, np.zeros((0, 7, 2, 2))).points_world.shape == (0, 7, 3)
+    all_nan = triangulate_dlt_fast(rig, np.full((3, 2, 2), np.nan))
+    assert (all_nan.status == PointStatus.TOO_FEW_VIEWS).all() and np.isnan(all_nan.reprojection_error_px).all()
+
+
+def test_bad_input_is_named():
+    rig = ring(4)
+    with pytest.raises(ShapeError, match=r"pixels: expected shape \(\.\.\., 4, 2\)"):
+        triangulate_dlt_fast(rig, np.zeros((5, 3, 2)))
+    with pytest.raises(ShapeError, match=r"weights: expected shape \(5, 4\)"):
+        triangulate_dlt_fast(rig, np.zeros((5, 4, 2)), np.ones((4, 4)))
+    with pytest.raises(ShapeError, match="confidences >= 0"):
+        triangulate_dlt_fast(rig, np.zeros((5, 4, 2)), -np.ones((5, 4)))
+    with pytest.raises(ValueError, match="min_weight"):
+        triangulate_dlt_fast(rig, np.zeros((5, 4, 2)), min_weight=-1.0)
