@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from calibration.rig import CameraRig
+from mocap.errors import MocapError
 from mocap.skeleton.layouts import KeypointLayout
+
+
+class LiveError(MocapError, RuntimeError):
+    """A live feed stopped on an error (the original is chained as ``__cause__``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +71,7 @@ class LiveStats:
     latency_p99_ms: float
 
 
+@runtime_checkable
 class LiveFeed(Protocol):
     """A source of :class:`LiveFrame` running on its own thread."""
 

@@ -19,7 +19,7 @@ import numpy as np
 from calibration.rig import CameraRig
 from mocap.association.geometry import rays_world, view_geometry
 from mocap.association.tracker import Tracker, TrackerConfig
-from mocap.live.frames import LiveFrame, LiveStats, latency_stats
+from mocap.live.frames import LiveError, LiveFrame, LiveStats, latency_stats
 from mocap.skeleton.layouts import KeypointLayout
 from mocap.synthetic.render import SceneRenderer
 from mocap.synthetic.studio import StudioConfig, SyntheticWorld
@@ -94,10 +94,10 @@ class SyntheticLiveFeed:
         """The newest published frame set (None before the first).
 
         Raises:
-            RuntimeError: if the feed thread died; the original error is chained.
+            LiveError: if the feed thread died (also a RuntimeError); the original error is chained.
         """
         if self._error is not None:
-            raise RuntimeError(f"the live feed stopped: {self._error}") from self._error
+            raise LiveError(f"the live feed stopped: {self._error}") from self._error
         with self._lock:
             return self._latest
 
