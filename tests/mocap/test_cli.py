@@ -22,11 +22,18 @@ def test_demo_prints_mpjpe_and_writes_its_outputs(tmp_path):
     assert "MPJPE against ground truth:" in result.stdout
     mm = float(result.stdout.split("MPJPE against ground truth:")[1].split("mm")[0])
     assert 2.0 < mm < 30.0
-    for name in ("rig.toml", "keypoints2d.npz", "poses3d.npz", "take.bvh"):
-        assert str(out / name) in result.stdout
+    assert "people found: 2, identity switches: 0" in result.stdout
+    for name in ("rig.toml", "keypoints2d.npz", "poses3d.npz", "take_person0.bvh", "take_person1.bvh", "take.fbx"):
+        assert str(out / name) in result.stdout and (out / name).stat().st_size > 0
     poses = Poses3D.load(out / "poses3d.npz")
-    assert poses.num_frames == 90 and Detections2D.load(out / "keypoints2d.npz").num_views == 4
+    assert poses.num_frames == 90 and poses.num_people == 2
+    assert Detections2D.load(out / "keypoints2d.npz").num_views == 4
     assert np.isfinite(poses.xyz).mean() > 0.9
+
+
+def test_demo_rejects_a_take_without_people(tmp_path):
+    result = run("demo", "--out", str(tmp_path / "demo"), "--people", "0")
+    assert result.returncode == 2 and "--people" in result.stderr and not (tmp_path / "demo").exists()
 
 
 def test_bad_output_folder_is_one_line(tmp_path):
