@@ -8,7 +8,8 @@ Per frame set (``xy (V, S, J, 2)`` pixels and ``score (V, S, J)`` from the detec
    them, rejects views that do not fit and starts new people from what is left;
 2. **triangulate**: every confirmed person updated in this frame is triangulated from the
    detections it claimed (left/right corrections applied) by the confidence-weighted DLT of
-   :func:`mocap.triangulation.dlt.triangulate_dlt` — joints seen by fewer than two views are NaN
+   :func:`mocap.triangulation.dlt.triangulate_dlt` (its steps, on the coordinates already
+   undistorted for the tracker) — joints seen by fewer than two views are NaN
    (the tracker's own pose fills them with its prediction, which is right for tracking but not
    for publishing);
 3. **smooth**: one :class:`~mocap.filtering.one_euro.OneEuroFilter` per person id, driven by the
@@ -34,7 +35,8 @@ from mocap.association.tracker import Tracker, TrackerConfig
 from mocap.errors import ShapeError
 from mocap.filtering.one_euro import OneEuroConfig, OneEuroFilter
 from mocap.skeleton.layouts import KeypointLayout
-from mocap.triangulation.dlt import triangulate_dlt
+from mocap.triangulation.dlt import Observations, finish, solve_subset
+from mocap.triangulation.result import PointStatus, TriangulationResult
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +89,7 @@ class LiveReconstructor:
         self._tracker = Tracker(
             self._geometry, np.array(layout.flip_permutation), tracker or TrackerConfig(), layout.joint_names
         )
+        self._extrinsics = np.stack([c.extrinsic_matrix[:3] for c in rig.cameras])  # (V, 3, 4)
         self._smoothing = smoothing
         self._min_score = min_score
         self._filters: dict[int, OneEuroFilter] = {}
@@ -137,14 +140,16 @@ class LiveReconstructor:
         claims = [self._tracker_claims(int(i), frame) for i in ids]
         self._forget_history(frame)
         t1 = time.perf_counter()
-        # (P, J, V, 2) pixels and (P, J, V) weights of every person's claimed detections
+        # (P, J, V, 2) pixels, normalized coordinates and weights of every person's claimed detections
         person_px = np.full((len(ids), j_count, v_count, 2), np.nan)
+        person_n = np.full((len(ids), j_count, v_count, 2), np.nan)
         person_w = np.zeros((len(ids), j_count, v_count))
         for p, views in enumerate(claims):
             for v, (slot, order) in views.items():
                 person_px[p, :, v] = pixels[v, slot, order]
+                person_n[p, :, v] = normalized[v, slot, order]
                 person_w[p, :, v] = scores[v, slot, order]
-        result = triangulate_dlt(self.rig, person_px, person_w, min_views=2, min_weight=self._min_score)
+        result = self._triangulate(person_px, person_n, person_w)
         raw = result.points_world  # (P, J, 3)
         t2 = time.perf_counter()
         smoothed = self._smooth(ids, raw, time_s)
@@ -158,6 +163,31 @@ class LiveReconstructor:
             slot_person=slots,
             stage_ms={"associate": 1000 * (t1 - t0), "triangulate": 1000 * (t2 - t1), "smooth": 1000 * (t3 - t2)},
         )
+
+    def _triangulate(
+        self, pixels: NDArray[np.float64], normalized: NDArray[np.float64], weights: NDArray[np.float64]
+    ) -> TriangulationResult:
+        """:func:`~mocap.triangulation.dlt.triangulate_dlt` (weighted DLT, at least two views) on
+        coordinates already undistorted for the tracker: undistorting is most of the cost."""
+        batch = pixels.shape[:-2]
+        v_count = len(self.rig)
+        flat_px = pixels.reshape(-1, v_count, 2)
+        flat_n = normalized.reshape(-1, v_count, 2)
+        flat_w = weights.reshape(-1, v_count)
+        usable = (flat_w > self._min_score) & np.all(np.isfinite(flat_n), axis=-1)
+        obs = Observations(
+            batch_shape=tuple(batch),
+            pixels=flat_px,
+            normalized=np.where(usable[..., None], flat_n, 0.0),
+            weights=np.where(usable, flat_w, 0.0),
+            usable=usable,
+            extrinsics=self._extrinsics,
+        )
+        points, degenerate = solve_subset(obs, usable)
+        status = np.full(len(points), PointStatus.OK, dtype=np.int8)
+        status[degenerate] = PointStatus.DEGENERATE
+        status[usable.sum(axis=1) < 2] = PointStatus.TOO_FEW_VIEWS
+        return finish(self.rig, obs, points, usable.copy(), status)
 
     def _tracker_claims(self, track_id: int, frame: int) -> dict[int, tuple[int, NDArray[np.int64]]]:
         for track in self._tracker.tracks:

@@ -8,6 +8,7 @@ from mocap.filtering.one_euro import OneEuroConfig
 from mocap.live.reconstruct import LiveReconstructor
 from mocap.skeleton import CANONICAL_JOINTS
 from mocap.synthetic.studio import StudioConfig, SyntheticWorld
+from mocap.triangulation.dlt import triangulate_dlt
 
 CONFIG = StudioConfig(num_cameras=4, num_people=2, noise_px=1.0, resolution=(640, 480), seed=3)
 
@@ -77,3 +78,18 @@ def test_bad_input_is_refused():
     live.step(5, 0.1, np.full((4, 1, j, 2), np.nan), np.zeros((4, 1, j)))
     with pytest.raises(ValueError, match="must increase"):
         live.step(5, 0.2, np.full((4, 1, j, 2), np.nan), np.zeros((4, 1, j)))
+
+
+def test_triangulation_equals_the_weighted_dlt():
+    world, rng = SyntheticWorld.create(CONFIG)
+    live = LiveReconstructor(world.rig, world.layout, min_score=0.2)
+    observed = world.observe(np.arange(3), rng)
+    pixels = np.moveaxis(observed.xy[:, :, 0].astype(np.float64), 1, -2)  # (T, J, V, 2) slot 0
+    weights = np.moveaxis(observed.score[:, :, 0].astype(np.float64), 1, -1)
+    weights[0, :3, 1] = 0.1  # below min_score
+    normalized = np.moveaxis(world.rig.undistort_points(np.moveaxis(pixels, -2, 0), normalized=True), 0, -2)
+    ours = live._triangulate(pixels, normalized, weights)
+    reference = triangulate_dlt(world.rig, pixels, weights, min_views=2, min_weight=0.2)
+    np.testing.assert_allclose(ours.points_world, reference.points_world, atol=1e-9)
+    np.testing.assert_allclose(ours.reprojection_error_px, reference.reprojection_error_px, atol=1e-6)
+    assert np.array_equal(ours.status, reference.status) and np.array_equal(ours.n_views, reference.n_views)
