@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +37,17 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from calibration.board_detection import BoardDetection, BoardDetector, MediaDetections, detect_in_media
+from calibration.board_detection import BoardDetector, MediaDetections, detect_in_media
 from calibration.boards import BoardSpec, board_to_dict
-from calibration.bundle_adjustment import BoardObservations, BundleOptions, BundleResult, bundle_adjust
+from calibration.bundle_adjustment import BundleOptions, BundleResult, bundle_adjust
+from calibration.bundle_problem import BundleProblem
 from calibration.calibrate_hints import board_not_found_hint
 from calibration.camera import Camera
 from calibration.errors import CalibrationError, FileFormatError
 from calibration.extrinsics import (
-    ViewPose,
     board_poses,
-    estimate_view_pose,
     initial_board_poses,
     initial_extrinsics,
-    invert_pose,
 )
 from calibration.floor import (
     apply_world_frame,
@@ -156,7 +154,7 @@ def calibrate_iter(
         )
     detector = BoardDetector(board, marker_max_side=options.marker_max_side)
 
-    # 1-3: detection and intrinsics
+    # 1 and 3: detection (extrinsic first: a camera that never sees the board fails fast)
     extrinsic_found: dict[str, MediaDetections] = {}
     for index, name in enumerate(names):
         found = yield from detect_in_media(
@@ -170,30 +168,75 @@ def calibrate_iter(
         )
         _require_board(name, found, board)
         extrinsic_found[name] = found
+    intrinsic_found: dict[str, MediaDetections] = {}
+    for index, name in enumerate(names):
+        if name not in intrinsic:
+            continue
+        found = yield from detect_in_media(
+            intrinsic[name],
+            board,
+            max_frames=options.intrinsic_max_scan,
+            detector=detector,
+            cancel=cancel,
+            stage=f"intrinsic board detection ({index + 1}/{len(names)})",
+        )
+        _require_board(name, found, board)
+        intrinsic_found[name] = found
+    result = yield from calibrate_detections_iter(
+        board, extrinsic_found, intrinsic_found, options=options, known_points=known_points, cancel=cancel
+    )
+    report = replace(result.report, seconds=time.perf_counter() - started)
+    rig = result.rig.with_metadata({**result.rig.metadata, "calibration": report.to_metadata()})
+    return replace(result, rig=rig, report=report)
+
+
+def calibrate_detections_iter(
+    board: BoardSpec,
+    extrinsic: Mapping[str, MediaDetections],
+    intrinsic: Mapping[str, MediaDetections] | None = None,
+    *,
+    options: CalibrationOptions | None = None,
+    known_points: KnownPoints | None = None,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, CalibrationResult]:
+    """Stages 2 and 4-7 of :func:`calibrate_iter` on board detections already made.
+
+    Args:
+        board: the board.
+        extrinsic: camera name -> its detections in the synchronized input (frame ``f`` of every
+            camera is the same moment), in rig order.
+        intrinsic: camera name -> its detections in a separate intrinsic input (cameras left out are
+            calibrated from their extrinsic detections).
+        options, known_points, cancel: as for :func:`calibrate_iter`.
+
+    Raises:
+        CalibrationError: a camera never sees the board, cameras do not connect, a bad floor, ...
+        FileFormatError: an intrinsic input's image size differs from the extrinsic one's.
+        CancelledError: cancelled.
+    """
+    options = options or CalibrationOptions()
+    started = time.perf_counter()
+    names = list(extrinsic)
+    if not names:
+        raise CalibrationError("no extrinsic inputs given; give one synchronized video or image folder per camera")
+    intrinsic = dict(intrinsic or {})
+    extrinsic_found = dict(extrinsic)
+    for name in names:
+        _require_board(name, extrinsic_found[name], board)
     intrinsics: dict[str, IntrinsicsResult] = {}
     intrinsic_found: dict[str, MediaDetections] = {}
     for index, name in enumerate(names):
         check_cancelled(cancel)
-        if name in intrinsic:
-            found = yield from detect_in_media(
-                intrinsic[name],
-                board,
-                max_frames=options.intrinsic_max_scan,
-                detector=detector,
-                cancel=cancel,
-                stage=f"intrinsic board detection ({index + 1}/{len(names)})",
+        found = intrinsic.get(name, extrinsic_found[name])
+        _require_board(name, found, board)
+        if found.image_size != extrinsic_found[name].image_size:
+            raise FileFormatError(
+                found.path,
+                "",
+                f"frames are {found.image_size[0]}x{found.image_size[1]} but the extrinsic input "
+                f"of {name} is {extrinsic_found[name].image_size[0]}x{extrinsic_found[name].image_size[1]}; "
+                "use the same camera resolution for both",
             )
-            _require_board(name, found, board)
-            if found.image_size != extrinsic_found[name].image_size:
-                raise FileFormatError(
-                    found.path,
-                    "",
-                    f"frames are {found.image_size[0]}x{found.image_size[1]} but the extrinsic input "
-                    f"of {name} is {extrinsic_found[name].image_size[0]}x{extrinsic_found[name].image_size[1]}; "
-                    "use the same camera resolution for both",
-                )
-        else:
-            found = extrinsic_found[name]
         intrinsic_found[name] = found
         intrinsics[name] = calibrate_intrinsics(
             name, found.detections, board, found.image_size, options.intrinsics, source=str(found.path)
@@ -212,7 +255,7 @@ def calibrate_iter(
     # 5: bundle adjustment
     check_cancelled(cancel)
     yield Progress("bundle adjustment", 0, 1)
-    problem = _BundleProblem(names, board, views, extrinsic_found, options.floor_frame)
+    problem = BundleProblem(names, board, views, extrinsic_found, options.floor_frame)
     joint = options.bundle.refine_intrinsics
     if joint:
         problem.add_close_ups(intrinsic_found, intrinsics, camera_from_reference)
@@ -278,81 +321,6 @@ def calibrate(
     return drain(calibrate_iter(board, extrinsic, intrinsic, options=options, known_points=known_points, cancel=cancel))
 
 
-class _BundleProblem:
-    """Collects the views that enter bundle adjustment and their board indices.
-
-    Board keys are ``("x", frame)`` for a synchronized extrinsic frame and ``("i:<camera>", frame)``
-    for a close-up of one camera's intrinsic input.
-    """
-
-    def __init__(
-        self,
-        names: list[str],
-        board: BoardSpec,
-        views: dict[str, dict[int, ViewPose]],
-        extrinsic: dict[str, MediaDetections],
-        floor_frame: int | None,
-    ) -> None:
-        self.names = names
-        self.board = board
-        self.board_index: dict[tuple[str, int], int] = {}
-        self.rows: list[tuple[int, int, BoardDetection]] = []  # camera index, board index, detection
-        self._close_up_poses: dict[tuple[str, int], NDArray[np.float64]] = {}
-        self._extrinsic_sources = {name: extrinsic[name].path for name in names}
-        seen_by: dict[int, int] = {}
-        for name in names:
-            for frame in views[name]:
-                seen_by[frame] = seen_by.get(frame, 0) + 1
-        for c, name in enumerate(names):
-            for detection in extrinsic[name].detections:
-                frame = detection.frame
-                if frame not in views[name] or (seen_by.get(frame, 0) < 2 and frame != floor_frame):
-                    continue
-                key = ("x", frame)
-                index = self.board_index.setdefault(key, len(self.board_index))
-                self.rows.append((c, index, detection))
-
-    def add_close_ups(
-        self,
-        found: dict[str, MediaDetections],
-        intrinsics: dict[str, IntrinsicsResult],
-        camera_from_reference: NDArray[np.float64],
-    ) -> None:
-        for c, name in enumerate(self.names):
-            result = intrinsics[name]
-            used = set(result.frames_used)
-            same_source = found[name].path == self._extrinsic_sources[name]
-            for detection in found[name].detections:
-                if detection.frame not in used:
-                    continue
-                if same_source and ("x", detection.frame) in self.board_index:
-                    continue  # intrinsics came from the extrinsic video: that view is already in
-                pose = estimate_view_pose(detection, self.board, result.matrix, result.distortion)
-                if pose is None:
-                    continue
-                key = (f"i:{name}", detection.frame)
-                index = self.board_index.setdefault(key, len(self.board_index))
-                self.rows.append((c, index, detection))
-                self._close_up_poses[key] = invert_pose(camera_from_reference[c]) @ pose.camera_from_board
-
-    def initial_boards(self, extrinsic_boards: dict[int, NDArray[np.float64]]) -> NDArray[np.float64]:
-        out = np.zeros((len(self.board_index), 4, 4))
-        for key, index in self.board_index.items():
-            out[index] = extrinsic_boards[key[1]] if key[0] == "x" else self._close_up_poses[key]
-        return out
-
-    def observations(self) -> BoardObservations:
-        points = self.board.object_points()
-        cameras = np.concatenate([np.full(d.num_corners, c) for c, _, d in self.rows]).astype(np.int64)
-        boards = np.concatenate([np.full(d.num_corners, b) for _, b, d in self.rows]).astype(np.int64)
-        return BoardObservations(
-            cameras,
-            boards,
-            np.concatenate([points[d.ids] for _, _, d in self.rows]),
-            np.concatenate([d.corners_px for _, _, d in self.rows]),
-        )
-
-
 def _rig(
     names: list[str], found: dict[str, MediaDetections], result: BundleResult, camera_from_world: NDArray[np.float64]
 ) -> CameraRig:
@@ -375,7 +343,7 @@ def _report(
     rig: CameraRig,
     names: list[str],
     board: BoardSpec,
-    problem: _BundleProblem,
+    problem: BundleProblem,
     result: BundleResult,
     intrinsics: dict[str, IntrinsicsResult],
     intrinsic_found: dict[str, MediaDetections],

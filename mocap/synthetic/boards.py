@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from calibration.board_detection import BoardDetection, MediaDetections
 from calibration.boards import BoardSpec
 from calibration.camera import Camera
 from calibration.files import ensure_folder, write_text_atomic
@@ -366,3 +367,38 @@ def write_board_take(take: SyntheticBoardTake, folder: str | Path) -> BoardTakeF
             extrinsic[camera.name] = out
     board_path = write_text_atomic(folder / "board.toml", tomli_w.dumps(board_to_dict(take.board)))
     return BoardTakeFiles(board_path, intrinsic, extrinsic)
+
+
+def synthetic_detections(
+    take: SyntheticBoardTake, noise_px: float, rng: np.random.Generator, *, min_corners: int = 6
+) -> tuple[dict[str, MediaDetections], dict[str, MediaDetections]]:
+    """Board detections of ``take`` without rendering: exact corner pixels plus Gaussian noise.
+
+    The known answer for the calibration maths alone (detection accuracy is tested on rendered
+    images): every corner a camera sees (:func:`board_corners_in_camera`) is reported with
+    independent noise of ``noise_px`` pixels per axis; views with fewer than ``min_corners`` corners
+    are left out, as a detector would.
+
+    Returns:
+        (intrinsic, extrinsic): camera name -> its detections (close-ups, synchronized frames); the
+        paths are ``synthetic/intrinsic/<camera>`` and ``synthetic/extrinsic/<camera>``.
+    """
+    out: tuple[dict[str, MediaDetections], dict[str, MediaDetections]] = ({}, {})
+    for index, camera in enumerate(take.rig.cameras):
+        for kind, poses, target in (
+            ("intrinsic", take.intrinsic_poses[index], out[0]),
+            ("extrinsic", take.extrinsic_poses, out[1]),
+        ):
+            found = []
+            for frame, pose in enumerate(poses):
+                pixels, seen = board_corners_in_camera(camera, take.board, pose)
+                if seen.sum() < min_corners:
+                    continue
+                ids = np.flatnonzero(seen).astype(np.int32)
+                noisy = pixels[seen] + rng.normal(0.0, noise_px, (len(ids), 2))
+                found.append(BoardDetection(frame, ids, noisy))
+            if len(poses):
+                target[camera.name] = MediaDetections(
+                    Path("synthetic") / kind / camera.name, camera.image_size, len(poses), tuple(found)
+                )
+    return out
