@@ -193,6 +193,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.processing.processed.connect(self._processed)
         self.live.stats_changed.connect(self.statusBar().showMessage)
         self.live.running_changed.connect(self.live_action.setChecked)
+        self.live.running_changed.connect(lambda running: running or self.statusBar().clearMessage())
         self.live_action.triggered.connect(lambda _checked: self.live.toggle())
         self.review_action.triggered.connect(lambda _checked: self.show_review())
         self.trails_action.toggled.connect(self._set_trails)

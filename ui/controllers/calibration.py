@@ -22,6 +22,9 @@ from ui.controllers.display import CALIBRATION, DisplayController
 from ui.jobs import JobHandle, JobRunner
 from ui.scene import SceneFrame, TileFrame
 
+#: Board corners are drawn in the colour of this palette entry (red: visible on black and white squares).
+CORNER_COLOUR_ID = 3
+
 
 class CalibrationController(QtCore.QObject):
     """Owns the wizard's state (see the module docstring).
@@ -252,6 +255,12 @@ class CalibrationController(QtCore.QObject):
             corners = np.asarray(scan.image_corners, dtype=np.float32)[None]  # (1, N, 2): one "slot"
             status = f"frame {scan.image_frame} · {camera.error_px:.2f} px · coverage {scan.coverage * 100:.0f} %"
             tiles.append(
-                TileFrame(image=scan.image, xy=corners, score=np.ones(corners.shape[:2], np.float32), status=status)
+                TileFrame(
+                    image=scan.image,
+                    xy=corners,
+                    score=np.ones(corners.shape[:2], np.float32),
+                    person=np.array([CORNER_COLOUR_ID]),
+                    status=status,
+                )
             )
         return SceneFrame(0, 0.0, tuple(tiles))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from calibration.boards import DICTIONARY_SIZES, BoardSpec
 from ui.calibration_jobs import CalibrationOutcome, CameraScan, Sources
-from ui.controllers.calibration import CalibrationController
+from ui.controllers.calibration import CORNER_COLOUR_ID, CalibrationController
 from ui.scene import TileFrame
 from ui.views.camera_grid import CameraTile
 
@@ -27,7 +28,7 @@ class CalibrationWizard(QtWidgets.QDialog):
     def __init__(self, controller: CalibrationController, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Calibration wizard")
-        self.resize(900, 780)
+        self.resize(900, 900)
         self._controller = controller
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self._board_box())
@@ -96,10 +97,10 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.sources_label = QtWidgets.QLabel("no videos chosen")
         self.sources_label.setWordWrap(True)
         self.tiles_area = QtWidgets.QWidget()
+        self.tiles_area.setMinimumHeight(330)
         self.tiles_layout = QtWidgets.QGridLayout(self.tiles_area)
         self.tiles_layout.setContentsMargins(0, 0, 0, 0)
         self.tiles: list[CameraTile] = []
-        self.scan_labels: list[QtWidgets.QLabel] = []
         row = QtWidgets.QHBoxLayout()
         for button in (self.extrinsic_button, self.intrinsic_button, self.scan_button):
             row.addWidget(button)
@@ -225,30 +226,27 @@ class CalibrationWizard(QtWidgets.QDialog):
 
     def show_scans(self, scans: tuple[CameraScan, ...]) -> None:
         """One tile per camera: its best frame with the corners found, and the scan's summary."""
-        for widget in [*self.tiles, *self.scan_labels]:
-            self.tiles_layout.removeWidget(widget)
-            widget.deleteLater()
-        self.tiles, self.scan_labels = [], []
+        for tile in self.tiles:
+            self.tiles_layout.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles = []
         columns = max(1, math.ceil(math.sqrt(len(scans))))
         for index, scan in enumerate(scans):
             tile = CameraTile(scan.name, scan.image_size, (), self.tiles_area)
-            corners = scan.image_corners.astype("float32")[None]
+            found = len(scan.image_corners) > 0
+            corners = np.asarray(scan.image_corners, dtype=np.float32)[None]  # (1, N, 2): one slot
             tile.set_frame(
                 TileFrame(
                     image=scan.image,
-                    xy=corners if len(scan.image_corners) else None,
-                    score=(corners[..., 0] * 0 + 1) if len(scan.image_corners) else None,
-                    status=f"coverage {scan.coverage * 100:.0f} %",
+                    xy=corners if found else None,
+                    score=np.ones(corners.shape[:2], np.float32) if found else None,
+                    person=np.array([CORNER_COLOUR_ID]),
+                    status=scan.summary() if found else f"board never found in {scan.frames_scanned} frames",
                 )
             )
-            label = QtWidgets.QLabel(f"{scan.name}: {scan.summary()}")
-            if scan.frames_found == 0:
-                label.setStyleSheet("color: #e55")
-            row, column = divmod(index, columns)
-            self.tiles_layout.addWidget(tile, 2 * row, column)
-            self.tiles_layout.addWidget(label, 2 * row + 1, column)
+            tile.setToolTip(f"{scan.name}: {scan.summary()} (frame {scan.image_frame} shown)")
+            self.tiles_layout.addWidget(tile, index // columns, index % columns)
             self.tiles.append(tile)
-            self.scan_labels.append(label)
 
     def show_state(self) -> None:
         controller = self._controller

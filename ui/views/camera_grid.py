@@ -21,6 +21,9 @@ _BACKGROUND = QtGui.QColor(24, 26, 30)
 _PLAIN = QtGui.QColor(58, 62, 70)
 _PLAIN_GRID = QtGui.QColor(70, 75, 84)
 _TEXT = QtGui.QColor(235, 235, 235)
+#: Width of skeleton lines and diameter of keypoint dots, screen pixels.
+LINE_PX = 2.0
+DOT_PX = 5.0
 
 
 class CameraTile(QtWidgets.QWidget):
@@ -109,12 +112,14 @@ class CameraTile(QtWidgets.QWidget):
         score = tile.score if tile.score is not None else np.isfinite(xy[..., 0]).astype(np.float32)
         person = tile.person if tile.person is not None else np.full(len(xy), -1)
         present = np.isfinite(xy[..., 0]) & (score > 0)  # (S, J)
-        line_width = max(2.0, self.image_size[0] / 320.0)
+        # cosmetic pens: widths in screen pixels, the same at any tile size
+        line_width = LINE_PX
         for s in range(len(xy)):
             if not present[s].any():
                 continue
             colour = person_qcolor(int(person[s]))
             pen = QtGui.QPen(colour, line_width)
+            pen.setCosmetic(True)
             pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
             if int(person[s]) < 0:
                 pen.setStyle(QtCore.Qt.PenStyle.DashLine)
@@ -127,7 +132,8 @@ class CameraTile(QtWidgets.QWidget):
                     for i, j in zip(a[drawn], b[drawn], strict=True)
                 ]
                 painter.drawLines(lines)
-            dot = QtGui.QPen(colour.lighter(140), line_width * 2.2)
+            dot = QtGui.QPen(colour.lighter(140), DOT_PX)
+            dot.setCosmetic(True)
             dot.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
             painter.setPen(dot)
             painter.drawPoints([QtCore.QPointF(float(x), float(y)) for x, y in xy[s][present[s]]])

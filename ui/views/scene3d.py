@@ -42,10 +42,12 @@ class Scene3DView(gl.GLViewWidget):
         axis_colours = np.array([[1, 0.2, 0.2, 1]] * 2 + [[0.2, 0.9, 0.2, 1]] * 2 + [[0.3, 0.5, 1, 1]] * 2)
         self.addItem(gl.GLLinePlotItem(pos=axes, color=axis_colours, width=3.0, mode="lines", antialias=True))
 
-        self.frusta = gl.GLLinePlotItem(mode="lines", width=1.5, antialias=True)
-        self.bones = gl.GLLinePlotItem(mode="lines", width=3.0, antialias=True)
-        self.joints = gl.GLScatterPlotItem(size=7.0, pxMode=True)
-        self.trails = gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True)
+        # "translucent" blending keeps each person's colour as in the tiles and the plots
+        # (pyqtgraph's default "additive" blending brightens overlapping bones and joints)
+        self.frusta = gl.GLLinePlotItem(mode="lines", width=1.5, antialias=True, glOptions="translucent")
+        self.bones = gl.GLLinePlotItem(mode="lines", width=3.0, antialias=True, glOptions="translucent")
+        self.joints = gl.GLScatterPlotItem(size=7.0, pxMode=True, glOptions="translucent")
+        self.trails = gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True, glOptions="translucent")
         for item in (self.frusta, self.bones, self.joints, self.trails):
             item.setVisible(False)
             self.addItem(item)
@@ -78,7 +80,7 @@ class Scene3DView(gl.GLViewWidget):
         """Look at the middle of the rig from far enough to see every camera."""
         middle = centres.mean(axis=0)
         reach = float(np.max(np.linalg.norm(centres[:, :2] - middle[:2], axis=1), initial=1.0))
-        self.setCameraPosition(pos=QtGui.QVector3D(float(middle[0]), float(middle[1]), 0.8), distance=2.3 * reach + 2.0)
+        self.setCameraPosition(pos=QtGui.QVector3D(float(middle[0]), float(middle[1]), 0.8), distance=1.9 * reach + 1.5)
 
     def set_trails_visible(self, visible: bool) -> None:
         self.trails_visible = visible
