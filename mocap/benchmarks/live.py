@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--detector", choices=("blazepose", "studio", "both"), default=None, help="default: both (soak: studio)"
     )
     parser.add_argument("--device", default="cpu", help="torch device of blazepose (default cpu)")
+    parser.add_argument("--fp16", action="store_true", help="blazepose networks in half precision (GPU)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--record", action="store_true", help="also run every case while recording the take")
     parser.add_argument("--soak", type=float, default=None, metavar="S", help="one soak run of S seconds instead")
@@ -74,6 +75,7 @@ def _options(args: argparse.Namespace, detector: str, record: Path | None) -> Li
         size=parse_size(args.size),
         detector=detector,
         device=args.device,
+        fp16=args.fp16,
         record=record,
     )
 

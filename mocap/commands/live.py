@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="blazepose (default) or studio (the synthetic studio's truth read from its frames: no network)",
     )
     parser.add_argument("--device", default="cpu", help="torch device of the detector: cpu (default), cuda, cuda:N")
+    parser.add_argument("--fp16", action="store_true", help="run the detector's networks in half precision (GPU)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--max-people", type=int, default=None, help="people per view for blazepose (default --people)")
     parser.add_argument("--rig", type=Path, default=None, help="calibration TOML of the cameras (devices and files)")
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         detector=args.detector,
         device=args.device,
+        fp16=args.fp16,
         max_people=args.max_people,
         rig=args.rig,
         record=args.record,

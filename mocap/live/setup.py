@@ -37,6 +37,7 @@ class LiveOptions:
     seed: int = 0
     detector: str = "blazepose"
     device: str = "cpu"
+    fp16: bool = False
     max_people: int | None = None
     rig: Path | None = None
     record: Path | None = None
@@ -52,7 +53,11 @@ def _detector(options: LiveOptions, synthetic: SyntheticCapture | None) -> Detec
 
     max_people = options.max_people or max(1, options.people if synthetic is not None else 2)
     return create_detector(
-        "blazepose", device=options.device, max_people=max_people, redetect_every=0 if max_people == 1 else 10
+        "blazepose",
+        device=options.device,
+        precision="fp16" if options.fp16 else "fp32",
+        max_people=max_people,
+        redetect_every=0 if max_people == 1 else 10,
     )
 
 
