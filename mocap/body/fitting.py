@@ -14,9 +14,9 @@ Per person, all frames at once on the chosen device:
 
 Both stages run Levenberg-Marquardt over all frames at once (:mod:`mocap.body.gauss_newton`),
 reporting progress and honouring cancellation after every step; a stage ends at its step budget
-or when a step lowers the objective by less than ``tolerance`` (relative). Missing keypoints (NaN) weigh 0; frames
-with fewer than ``min_keypoints`` keypoints are carried by the smoothness prior and marked
-unobserved.
+or when two steps in a row lower the objective by less than ``tolerance`` (relative). Missing
+keypoints (NaN) weigh 0; frames with fewer than ``min_keypoints`` keypoints are carried by the
+smoothness prior and marked unobserved.
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ class FitConfig(BaseModel):
     limit_std_rad: float = Field(0.05, gt=0, description="softness of the joint-angle limits, radians")
     global_iterations: int = Field(10, ge=0, description="Levenberg-Marquardt steps of the global stage")
     body_iterations: int = Field(60, ge=1, description="Levenberg-Marquardt steps of the body stage")
-    tolerance: float = Field(1e-5, gt=0, description="relative decrease per step that ends a stage")
+    tolerance: float = Field(
+        5e-4, gt=0, description="relative decrease per step below which, twice in a row, a stage ends"
+    )
     min_keypoints: int = Field(4, ge=1, description="keypoints a frame needs to count as observed")
     dtype: Literal["float32", "float64"] = Field("float32", description="tensor precision")
 

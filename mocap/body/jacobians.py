@@ -107,7 +107,7 @@ class JacobianModel:
         weights = [self.joint_weights]
         if posed_vertices is not None and posed_vertices.shape[1]:
             local = posed_vertices[:, :, None, :] - rest[None, None]  # (T, K, J, 3)
-            carried = (rot_world[:, None] @ local[..., None])[..., 0] + joints[:, None]  # (T, K, J, 3)
+            carried = torch.einsum("tjab,tkjb->tkja", rot_world, local) + joints[:, None]  # (T, K, J, 3)
             parts.append(carried * self.vertex_weights[None, :, :, None])
             weights.append(self.vertex_weights)
         part = torch.cat(parts, dim=1)  # (T, P, J, 3)
@@ -115,11 +115,14 @@ class JacobianModel:
         below = torch.einsum("jk,tpkc->tpjc", self.descends, part)
         below_weight = weight @ self.descends.T  # (P, J)
         lever = below - below_weight[None, :, :, None] * joints[:, None]  # (T, P, J, 3)
-        d_rot = -skew(lever) @ rot_world[:, None]  # (T, P, J, 3, 3)
-        d_param = d_rot @ right_jacobian(rvecs)[:, None]  # (T, P, J, 3, 3)
-        points = d_param.shape[1]
-        pose = torch.zeros(t_frames, points, 3, 3 * n + 3, dtype=joints.dtype, device=joints.device)
-        pose[..., : 3 * n] = d_param.permute(0, 1, 3, 2, 4).reshape(t_frames, points, 3, 3 * n)
+        # d point / d theta_j = -[lever]_x Rw_j Jr(theta_j): column k is (Rw_j Jr_j)[:, k] x lever,
+        # written as cross products (elementwise) rather than a batch of 3x3 products, which a CPU
+        # runs far slower for these sizes
+        frame_axes = (rot_world @ right_jacobian(rvecs)).transpose(-1, -2)  # (T, J, k, c)
+        d_param = torch.linalg.cross(frame_axes[:, None], lever[:, :, :, None, :].expand(-1, -1, -1, 3, -1))
+        points = d_param.shape[1]  # d_param: (T, P, J, k, c)
+        pose = torch.empty(t_frames, points, 3, 3 * n + 3, dtype=joints.dtype, device=joints.device)
+        pose[..., : 3 * n] = d_param.permute(0, 1, 4, 2, 3).reshape(t_frames, points, 3, 3 * n)
         pose[..., 3 * n :] = torch.eye(3, dtype=joints.dtype, device=joints.device)
         # shape: down the chain, then vertices from their carrying joints
         jsd = layer.j_shapedirs  # (J, 3, S)

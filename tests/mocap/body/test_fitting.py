@@ -74,6 +74,23 @@ def test_known_answer_smpl24(synthetic: SyntheticModel) -> None:
     np.testing.assert_allclose(fit.trans, motion.trans, atol=0.03)
 
 
+def test_known_answer_detector_layout(synthetic: SyntheticModel) -> None:
+    """BODY_25B keypoints (joints, approximate hips/neck, nose/eyes/ears/toes/heels from vertices)."""
+    layout = get_layout("body_25b")
+    motion = known_motion(frames=12, seed=8)
+    clean, true_joints = observe(synthetic, motion, layout)
+    noisy = clean + np.random.default_rng(9).normal(0.0, 0.01, clean.shape)
+    poses = Poses3D.from_points(noisy[:, None], layout, motion.fps)
+    fit = fit_smpl(poses, synthetic.model, vertex_keypoints=synthetic.vertex_keypoints)[0]
+    result = errors(fit, motion, true_joints)
+    print("known answer body_25b:", {k: round(v, 3) for k, v in result.items()})
+    assert result["mpjpe_cm"] < 1.5
+    residual = fit.per_joint_residual_m()
+    assert set(residual) == set(layout.joint_names)  # every BODY_25B keypoint has an SMPL point
+    assert "nose" in residual and "left_big_toe" in residual and "head_top" in residual
+    assert max(residual.values()) < 0.03
+
+
 def test_missing_joints_and_unobserved_frames(synthetic: SyntheticModel) -> None:
     motion = known_motion(frames=12, seed=4)
     clean, true_joints = observe(synthetic, motion, SMPL24)
