@@ -292,3 +292,20 @@ def run_take(
 ) -> PipelineResult:
     """:func:`run_take_iter` without progress reports."""
     return drain(run_take_iter(take, config, rig=rig, stages=stages, force=force))
+
+
+def final_poses_path(take: Take) -> Path | None:
+    """The 3D poses of ``take``'s last finished pose stage, or None before processing.
+
+    The filtered poses when the filter stage finished on the current triangulation, else the
+    triangulated ones; only stages with a manifest count, so a stage cut short is never read.
+    """
+    cache = StageCache(take)
+    triangulated, filtered = cache.manifest("triangulate"), cache.manifest("filter")
+    if triangulated is None or not triangulated.outputs:
+        return None
+    chosen = triangulated
+    if filtered is not None and filtered.outputs and filtered.inputs.get("triangulate") == triangulated.key:
+        chosen = filtered
+    path = take.root / chosen.outputs[0].file
+    return path if path.is_file() else None

@@ -114,3 +114,15 @@ def test_bad_input_is_one_line(studio, tmp_path):
         run_take(bare.take("t"), oracle_config())
     assert "\n" not in str(caught.value)
     assert not (studio.take.derived_dir / "detect" / "stage.toml").exists()  # nothing ran
+
+
+def test_final_poses_are_the_newest_finished_stage(studio):
+    from mocap.pipeline.run import final_poses_path
+
+    assert final_poses_path(studio.take) is None
+    run_take(studio.take, oracle_config(), stages=["detect", "triangulate"])
+    assert final_poses_path(studio.take) == studio.take.derived_dir / "triangulate" / "poses3d.npz"
+    run_take(studio.take, oracle_config(), stages=["filter"])
+    assert final_poses_path(studio.take) == studio.take.derived_dir / "filter" / "poses3d.npz"
+    run_take(studio.take, oracle_config(triangulation={"method": "dlt"}), stages=["triangulate"])
+    assert final_poses_path(studio.take) == studio.take.derived_dir / "triangulate" / "poses3d.npz"  # filter stale
