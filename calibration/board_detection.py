@@ -7,7 +7,9 @@ the board's chessboard corners are interpolated and refined to sub-pixel accurac
 image. Inverted prints (white markers on black) are inverted before detection. Checkerboards are found on a
 copy at most ``checker_max_side`` pixels long, first with OpenCV's classic detector (fast, and quick
 to reject frames without a board), then with the sector-based ``cv2.findChessboardCornersSB``; the
-corners are refined with ``cv2.cornerSubPix`` on the full image.
+corners are refined with ``cv2.cornerSubPix`` on the full image. A ChArUco board seen from behind (a
+clear sheet turned around: its markers appear mirrored, as in one of the caliscope intrinsic videos)
+is found in the mirrored image (see ``BoardDetector(from_behind=...)``).
 
 Checkerboard orientation: a checkerboard's corner grid reads the same after a 180° turn, so OpenCV
 may return its corners in either order. When ``columns + rows`` is odd the two readings differ in
@@ -140,6 +142,11 @@ class BoardDetector:
             are searched; 0 searches the full image.
         checker_max_side: the same for checkerboards (corners are then refined on the full image).
         min_corners: fewest corners for a detection to be reported.
+        from_behind: also find a ChArUco board seen from behind (printed on a clear sheet, or held
+            in a glazed frame and turned around), whose markers appear mirrored: when the image
+            shows too few corners, its horizontal mirror is searched and the corners found there
+            are mapped back (``x -> width - 1 - x``). The ids still name the physical corners, so
+            the geometry is unchanged (the board's z axis then points towards the camera).
     """
 
     def __init__(
@@ -149,10 +156,12 @@ class BoardDetector:
         marker_max_side: int = 1280,
         checker_max_side: int = 1000,
         min_corners: int = MIN_CORNERS,
+        from_behind: bool = True,
     ) -> None:
         import cv2
 
         self.board = board
+        self.from_behind = bool(from_behind) and board.type == "charuco"
         self.marker_max_side = int(marker_max_side)
         self.checker_max_side = int(checker_max_side)
         self.min_corners = max(4, int(min_corners))
@@ -177,6 +186,13 @@ class BoardDetector:
         if self.board.inverted:
             gray = 255 - gray
         found = self._detect_charuco(gray) if self.board.type == "charuco" else self._detect_checkerboard(gray)
+        if self.from_behind and (found is None or len(found[0]) < self.min_corners):
+            mirrored = self._detect_charuco(np.ascontiguousarray(gray[:, ::-1]))
+            if mirrored is not None and (found is None or len(mirrored[0]) > len(found[0])):
+                # pixel centres at integers: column x of the mirror is column (width - 1 - x) here
+                corners = mirrored[1].copy()
+                corners[:, 0] = gray.shape[1] - 1 - corners[:, 0]
+                found = (mirrored[0], corners)
         if found is None:
             return None
         ids, corners = found

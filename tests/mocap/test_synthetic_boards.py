@@ -106,3 +106,17 @@ def test_write_board_take_lays_out_folders(tmp_path):
     assert list(files.intrinsic) == ["cam_1", "cam_2", "cam_3"] and list(files.extrinsic) == list(files.intrinsic)
     assert sorted(p.name for p in files.extrinsic["cam_2"].iterdir()) == ["0000.png", "0001.png", "0002.png"]
     assert files.board_path.read_text().count("charuco") == 1
+
+
+def test_charuco_seen_from_behind_is_found_mirrored():
+    # a board on a clear sheet turned around shows its print mirrored: the horizontal flip of an image
+    take = generate_board_take(BoardStudioConfig(num_cameras=1, intrinsic_views=1, extrinsic_frames=0, seed=7))
+    image = BoardRenderer(take.rig.cameras[0], take.config).render(take.intrinsic_poses[0][0], np.random.default_rng(0))
+    front = BoardDetector(take.board).detect(image)
+    behind = BoardDetector(take.board).detect(np.ascontiguousarray(image[:, ::-1]))
+    assert front is not None and behind is not None
+    np.testing.assert_array_equal(behind.ids, front.ids)
+    width = image.shape[1]
+    np.testing.assert_allclose(behind.corners_px[:, 0], width - 1 - front.corners_px[:, 0], atol=0.1)
+    np.testing.assert_allclose(behind.corners_px[:, 1], front.corners_px[:, 1], atol=0.1)
+    assert BoardDetector(take.board, from_behind=False).detect(np.ascontiguousarray(image[:, ::-1])) is None
