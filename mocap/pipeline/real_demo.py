@@ -217,6 +217,11 @@ def reference_distance(poses: Poses3D, path: Path) -> float | None:
     return float(np.median(found)) if found.size else None
 
 
+def _distance(poses: Poses3D) -> float | None:
+    trc = reference_trc()
+    return reference_distance(poses, trc) if trc is not None else None
+
+
 def summarize(result: PipelineResult, source: Path) -> RealDemoSummary:
     """The summary of a processed take (see :class:`RealDemoSummary`)."""
     take = result.take
@@ -238,7 +243,7 @@ def summarize(result: PipelineResult, source: Path) -> RealDemoSummary:
         detected_percent=detected,
         joints_percent=round(float(poses.valid.mean()) * 100, 1),
         median_reprojection_px=round(float(np.median(error)), 2) if error.size else float("nan"),
-        reference_median_distance_m=reference_distance(poses, trc) if (trc := reference_trc()) else None,
+        reference_median_distance_m=round(distance, 4) if (distance := _distance(poses)) is not None else None,
         exports=[str(p) for p in result.exports],
         seconds=round(result.seconds, 2),
     )

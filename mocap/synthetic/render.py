@@ -199,8 +199,9 @@ class SceneRenderer:
         flat_a[..., 2] = 0.0
         flat_b[..., 2] = 0.0
         pa, pb, radius_px = _to_pixels(camera, flat_a, flat_b, radii * 1.1)
-        for i in np.flatnonzero(np.isfinite(radius_px)):
-            cv2.line(image, _point(pa[i]), _point(pb[i]), (80, 84, 88), _width(2 * radius_px[i]), cv2.LINE_8)
+        drawn = np.flatnonzero(np.isfinite(radius_px))
+        for a, b, width in zip(_points(pa[drawn]), _points(pb[drawn]), _widths(2 * radius_px[drawn]), strict=True):
+            cv2.line(image, a, b, (80, 84, 88), width, cv2.LINE_8)
 
     def _draw_people(
         self,
@@ -220,32 +221,38 @@ class SceneRenderer:
         across = np.sqrt(np.clip(1.0 - (axis @ _LIGHT_WORLD) ** 2, 0.0, 1.0))
         light_camera = camera.rotation @ _LIGHT_WORLD
         towards_light = light_camera[:2] / max(float(np.linalg.norm(light_camera[:2])), 1e-9)
-        for i in np.argsort(-depth):
+        # every colour, end point and width of the frame at once, as Python ints for OpenCV
+        # (per-capsule numpy calls cost more than the drawing itself)
+        colour = np.array(self.colours, dtype=np.float64)[np.arange(len(radius_px)) // num_capsules]  # (N, 3)
+        lit = (0.45 + 0.55 * across)[:, None]
+        rim, main, high = (
+            np.clip(c, 0, 255).astype(int).tolist() for c in (colour * 0.35, colour * lit, colour * lit * 0.6 + 110)
+        )
+        radius = np.nan_to_num(radius_px, nan=0.0)
+        ends = [(_points(pa), _points(pb), _widths(2 * radius))]
+        for offset, width in ((0.3, 1.3), (0.55, 0.4)):
+            shift = towards_light[None, :] * (offset * radius)[:, None]
+            ends.append((_points(pa + shift), _points(pb + shift), _widths(width * radius)))
+        (rim_a, rim_b, rim_w), (main_a, main_b, main_w), (high_a, high_b, high_w) = ends
+        for i in np.argsort(-depth).tolist():
             r = float(radius_px[i])
             if not np.isfinite(r) or r < 0.5:
                 continue
-            colour = np.array(self.colours[i // num_capsules], dtype=np.float64)
-            lit = 0.45 + 0.55 * across[i]
-            rim = _bgr(colour * 0.35)
-            cv2.line(image, _point(pa[i]), _point(pb[i]), rim, _width(2 * r), cv2.LINE_AA)
+            cv2.line(image, rim_a[i], rim_b[i], rim[i], rim_w[i], cv2.LINE_AA)
             if r < 2.0:
                 continue
-            for offset, width, shade in ((0.3, 1.3, _bgr(colour * lit)), (0.55, 0.4, _bgr(colour * lit * 0.6 + 110))):
-                shift = towards_light * offset * r
-                cv2.line(image, _point(pa[i] + shift), _point(pb[i] + shift), shade, _width(width * r), cv2.LINE_8)
+            cv2.line(image, main_a[i], main_b[i], main[i], main_w[i], cv2.LINE_8)
+            cv2.line(image, high_a[i], high_b[i], high[i], high_w[i], cv2.LINE_8)
 
 
-def _point(pixel: NDArray[np.float64]) -> tuple[int, int]:
-    return int(np.rint(pixel[0])), int(np.rint(pixel[1]))
+def _points(pixels: NDArray[np.float64]) -> list[tuple[int, int]]:
+    """(N, 2) pixels rounded to OpenCV points."""
+    return [(x, y) for x, y in np.rint(pixels).astype(int).tolist()]
 
 
-def _width(pixels: float) -> int:
-    return max(1, int(np.rint(pixels)))
-
-
-def _bgr(colour: NDArray[np.float64]) -> tuple[int, int, int]:
-    b, g, r = np.clip(colour, 0, 255).astype(int)
-    return int(b), int(g), int(r)
+def _widths(pixels: NDArray[np.float64]) -> list[int]:
+    """(N,) line widths in whole pixels, at least 1."""
+    return np.maximum(1, np.rint(pixels).astype(int)).tolist()  # type: ignore[no-any-return]
 
 
 def _to_pixels(
