@@ -252,7 +252,7 @@ def _points(pixels: NDArray[np.float64]) -> list[tuple[int, int]]:
 
 def _widths(pixels: NDArray[np.float64]) -> list[int]:
     """(N,) line widths in whole pixels, at least 1."""
-    return np.maximum(1, np.rint(pixels).astype(int)).tolist()  # type: ignore[no-any-return]
+    return np.maximum(1, np.rint(pixels).astype(int)).tolist()
 
 
 def _to_pixels(
