@@ -46,3 +46,15 @@ def test_bad_input_is_one_line(args, message, capsys, monkeypatch):
     code, _, err = run_cli(capsys, *args)
     assert code == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_a_camera_that_cannot_open_is_one_line(tmp_path, capsys):
+    from calibration.rig import CameraRig
+    from calibration.rig_toml import save_rig
+    from mocap.capture.setup import synthetic_capture
+
+    camera = synthetic_capture(1, size=(320, 240), num_people=0).rig.cameras[0]
+    rig_path = save_rig(CameraRig((camera.replace(name="cam_no_such_video"),)), tmp_path / "rig.toml")
+    code, _, err = run_cli(capsys, "--source", f"device:{tmp_path / 'no_such_video'}", "--rig", rig_path)
+    assert code == 2 and err.count("\n") == 1
+    assert "no camera could be started" in err and "cannot open device" in err
