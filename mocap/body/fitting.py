@@ -86,7 +86,8 @@ def fit_person_iter(
         model: the SMPL model (24 joints).
         config: settings (defaults when None).
         device: torch device.
-        vertex_keypoints: keypoint name -> vertex id for a model that is not the official topology.
+        vertex_keypoints: keypoint name -> vertex id for a model that is not the official topology
+            (default: the model's own table, else the official SMPL one for 6890 vertices).
         gmm: optional GMM pose prior.
         cancel: cooperative cancellation.
         label: prefix of the progress stages (e.g. ``"person 0: "``).
@@ -110,7 +111,8 @@ def fit_person_iter(
     model = model.with_num_betas(min(config.num_betas, model.num_betas))
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
     layer = SmplLayer(model, device=device, dtype=dtype)
-    mapping = body_keypoint_map(poses.layout, model.num_vertices, vertex_keypoints, model.num_joints)
+    table = vertex_keypoints if vertex_keypoints is not None else model.vertex_keypoints
+    mapping = body_keypoint_map(poses.layout, model.num_vertices, table, model.num_joints)
     targets = poses.xyz[:, 0].astype(np.float64)  # (T, J, 3)
     quality = keypoint_weights(poses.reprojection_error[:, 0], poses.n_views[:, 0], config.reprojection_scale_px)
     weights = np.where(np.isfinite(targets[..., 0]), quality * mapping.weight[None], 0.0)  # (T, J)

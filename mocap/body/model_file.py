@@ -22,6 +22,10 @@ key                 shape         meaning
 ``f``               (F, 3)        triangles (vertex indices)
 ==================  ============  ==========================================================
 
+Two optional keys, not in the official files, name vertices that stand for detector keypoints on a
+model of another topology (the official SMPL mesh uses :data:`mocap.body.keypoints.SMPL_VERTEX_KEYPOINTS`):
+``keypoint_names (K,) str`` (canonical names such as ``nose``) and ``keypoint_vertices (K,) int``.
+
 The SMPL frame of the model is Y up, X to the body's left, Z forward (the model's own frame); the
 fitted global orientation maps it into the studio's Z-up world.
 
@@ -35,8 +39,10 @@ import logging
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -69,6 +75,8 @@ class SmplModel:
         faces: (F, 3) int32 triangles.
         gender: ``"neutral"``, ``"male"`` or ``"female"``.
         source: the file it came from, if any.
+        vertex_keypoints: canonical keypoint name -> vertex index, for a model whose topology is not
+            the official one (None: the official table applies to 6890-vertex models).
 
     Raises:
         ShapeError: arrays that disagree in N or J, or a parent table that is not a tree in order.
@@ -83,6 +91,7 @@ class SmplModel:
     faces: NDArray[np.int32] = field(repr=False)
     gender: Gender = "neutral"
     source: Path | None = None
+    vertex_keypoints: Mapping[str, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         sizes: dict[str, int] = {}
@@ -106,6 +115,12 @@ class SmplModel:
                 raise ShapeError(name, "finite numbers", "NaN or infinity")
         if self.gender not in GENDERS:
             raise ShapeError("gender", " or ".join(GENDERS), repr(self.gender))
+        if self.vertex_keypoints is not None:
+            table = {str(name): int(vertex) for name, vertex in self.vertex_keypoints.items()}
+            bad = {name: vertex for name, vertex in table.items() if not 0 <= vertex < sizes["N"]}
+            if bad:
+                raise ShapeError("keypoint_vertices", f"vertex indices in [0, {sizes['N']})", str(bad))
+            object.__setattr__(self, "vertex_keypoints", MappingProxyType(table))
 
     @property
     def num_vertices(self) -> int:
@@ -130,9 +145,9 @@ class SmplModel:
         return replace(self, shapedirs=self.shapedirs[:, :, :num_betas])
 
     def arrays(self) -> dict[str, NDArray[Any]]:
-        """The official-layout arrays (what :func:`save_model_npz` writes)."""
+        """The official-layout arrays (what :func:`save_model_npz` writes), plus the optional keypoint keys."""
         kintree = np.stack([self.parents, np.arange(self.num_joints)]).astype(np.int64)
-        return {
+        arrays: dict[str, NDArray[Any]] = {
             "v_template": self.v_template,
             "shapedirs": self.shapedirs,
             "posedirs": self.posedirs,
@@ -141,6 +156,10 @@ class SmplModel:
             "kintree_table": kintree,
             "f": self.faces.astype(np.uint32),
         }
+        if self.vertex_keypoints is not None:
+            arrays["keypoint_names"] = np.array(list(self.vertex_keypoints), dtype=str)
+            arrays["keypoint_vertices"] = np.array(list(self.vertex_keypoints.values()), dtype=np.int64)
+        return arrays
 
 
 def infer_gender(path: str | Path) -> Gender | None:
@@ -195,6 +214,21 @@ def _read_arrays(path: Path) -> dict[str, Any]:
     raise FileFormatError(path, "", "expected an SMPL model file ending in .pkl or .npz")
 
 
+def _read_vertex_keypoints(path: Path, arrays: Mapping[str, Any]) -> dict[str, int] | None:
+    if "keypoint_names" not in arrays and "keypoint_vertices" not in arrays:
+        return None
+    try:
+        names = [str(n) for n in np.asarray(arrays["keypoint_names"]).reshape(-1)]
+        vertices = np.asarray(arrays["keypoint_vertices"]).reshape(-1)
+    except KeyError as exc:
+        raise FileFormatError(
+            path, str(exc.args[0]), "missing; keypoint_names and keypoint_vertices go together"
+        ) from None
+    if len(names) != len(vertices) or not np.issubdtype(vertices.dtype, np.integer):
+        raise FileFormatError(path, "keypoint_vertices", f"expected {len(names)} vertex indices, got {vertices}")
+    return dict(zip(names, (int(v) for v in vertices), strict=True))
+
+
 def load_smpl_model(path: str | Path, *, gender: Gender | None = None, num_betas: int | None = None) -> SmplModel:
     """Read an SMPL model file (``.pkl`` or ``.npz``, see the module docstring).
 
@@ -223,6 +257,7 @@ def load_smpl_model(path: str | Path, *, gender: Gender | None = None, num_betas
             raise FileFormatError(path, key, f"not an array ({exc})") from None
         if values[key].dtype.hasobject or not np.issubdtype(values[key].dtype, np.number):
             raise FileFormatError(path, key, f"expected numbers, got dtype {values[key].dtype}")
+    vertex_keypoints = _read_vertex_keypoints(path, arrays)
     chosen = gender or infer_gender(path)
     if chosen is None:
         log.warning("%s: gender not in the file name; treating it as neutral (pass gender to choose)", path)
@@ -238,6 +273,7 @@ def load_smpl_model(path: str | Path, *, gender: Gender | None = None, num_betas
             faces=values["f"].astype(np.int64),
             gender=chosen,
             source=path,
+            vertex_keypoints=vertex_keypoints,
         )
     except ShapeError as exc:
         raise FileFormatError(path, exc.name, f"expected {exc.expected}, got {exc.actual}") from None

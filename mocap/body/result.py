@@ -31,6 +31,7 @@ by ``gender``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ class SmplFit:
         Unobserved frames keep the smoothed pose (they are not NaN), since an exporter needs a pose
         on every frame; ``observed`` tells them apart.
         """
-        return Poses3D.from_points(self.joints[:, None], SMPL24, self.fps, person_id=[self.person_id])
+        return skeleton_poses([self])
 
     def save(self, path: str | Path) -> Path:
         """Write ``smpl.npz`` atomically (see the module docstring)."""
@@ -185,3 +186,17 @@ class SmplFit:
             )
         except ShapeError as exc:
             raise FileFormatError(path, exc.name, f"expected {exc.expected}, got {exc.actual}") from None
+
+
+def skeleton_poses(fits: Sequence[SmplFit]) -> Poses3D:
+    """The posed SMPL skeletons of several fits of one take as one :class:`Poses3D` (layout ``smpl24``).
+
+    Raises:
+        ShapeError: no fit, or fits that differ in frame count or frame rate.
+    """
+    if not fits:
+        raise ShapeError("fits", "at least one SMPL fit", "none")
+    if len({(fit.num_frames, fit.fps) for fit in fits}) != 1:
+        raise ShapeError("fits", "the same frames and frame rate", str([(f.num_frames, f.fps) for f in fits]))
+    joints = np.stack([fit.joints for fit in fits], axis=1)  # (T, P, 24, 3)
+    return Poses3D.from_points(joints, SMPL24, fits[0].fps, person_id=[fit.person_id for fit in fits])

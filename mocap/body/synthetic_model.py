@@ -100,7 +100,8 @@ class SyntheticModel:
     Attributes:
         model: the arrays (24 joints, 10 shape directions).
         vertex_keypoints: canonical keypoint name -> vertex index (nose, eyes, ears, head top, toes,
-            heels, finger tips), to pass to the fitter in place of the official SMPL vertex ids.
+            heels, finger tips), used by the fitter in place of the official SMPL vertex ids; the
+            model carries the same table (and its ``.npz`` file, see :mod:`mocap.body.model_file`).
     """
 
     model: SmplModel
@@ -239,5 +240,6 @@ def make_synthetic_model(seed: int = 0, gender: Gender = "neutral") -> Synthetic
         parents=parents,
         faces=np.array(b.faces, dtype=np.int32),
         gender=gender,
+        vertex_keypoints=keypoints,
     )
     return SyntheticModel(model, keypoints)

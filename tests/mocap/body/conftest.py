@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from mocap.body.synthetic_model import SyntheticModel, make_synthetic_model
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread() -> Iterator[None]:
     """The fits here run on tensors of a few frames: one intra-op thread avoids thread contention
     on a shared CI machine (two threads were 15x slower than one under load)."""
