@@ -76,6 +76,20 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
+    paths: list[Path] = []
+    names: list[str] = []
+    if args.backend != "precomputed":
+        # Open every view before loading networks: a bad video fails in a moment, not after model loading.
+        from calibration.media import open_frames
+
+        paths = media_paths(args.inputs)
+        for path in paths:
+            open_frames(path).close()
+        names = [p.stem for p in paths]
+        if args.rig is not None:
+            from calibration.rig_toml import load_rig
+
+            names = match_camera_names(names, load_rig(args.rig).names)
     try:
         detector = create_detector(args.backend, **_detector_options(args))
     except ValidationError as exc:
@@ -98,12 +112,6 @@ def run(args: argparse.Namespace) -> int:
                 detections.xy, detections.score, tuple(renamed), detections.layout, detections.fps
             )
     else:
-        paths = media_paths(args.inputs)
-        names = [p.stem for p in paths]
-        if args.rig is not None:
-            from calibration.rig_toml import load_rig
-
-            names = match_camera_names(names, load_rig(args.rig).names)
         detections = run_with_bar(
             detect_media_iter(
                 paths,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.media import FrameSource, media_in_folder, open_frames
+from calibration.media import IMAGE_SUFFIXES, FrameSource, media_in_folder, open_frames
 from calibration.progress import CancelToken, Progress, check_cancelled
 from mocap.detection.protocol import Detector, Frame, FrameSetDetections
 from mocap.detections2d import Detections2D
@@ -30,6 +30,9 @@ DEFAULT_FPS = 30.0
 def media_paths(inputs: Sequence[str | Path]) -> list[Path]:
     """Video files / image folders from the command line; one take folder expands to its media.
 
+    A single folder is one camera when it holds images itself, else a take folder: its videos (or
+    image sub-folders), or those of its ``videos/`` sub-folder.
+
     Raises:
         MissingFileError: a path does not exist, or a folder holds no media.
     """
@@ -39,6 +42,8 @@ def media_paths(inputs: Sequence[str | Path]) -> list[Path]:
             raise MissingFileError(f"{path}: no such video file or folder")
     if len(paths) == 1 and paths[0].is_dir():
         folder = paths[0]
+        if any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+            return [folder]  # one camera's image folder
         for candidate in (folder / "videos", folder):
             if candidate.is_dir():
                 try:

@@ -47,6 +47,7 @@ class MediaPipePoseDetector:
         max_people: int = 1,
         **ignored: Any,
     ) -> None:
+        self._poses: list[Any] = []
         try:
             import mediapipe  # noqa: F401
         except ImportError:
@@ -60,7 +61,6 @@ class MediaPipePoseDetector:
         self.static = static
         self.min_detection_score = min_detection_score
         self.min_presence = min_presence
-        self._poses: list[Any] = []
 
     def _new_pose(self) -> Any:
         import mediapipe as mp
