@@ -78,6 +78,8 @@ def synthetic_capture(
     )
     take = generate_take(config)
     renderer = SceneRenderer.from_take_parts(take.rig, take.motion_source, take.placements)
+    for view in range(num_cameras):  # the static floors now, so the cameras start promptly
+        renderer.background(view)
     rng = np.random.default_rng(seed + 1)
     stalls = stalls or {}
     disconnects = disconnects or {}

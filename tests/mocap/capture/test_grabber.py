@@ -118,21 +118,30 @@ def test_real_time_rendered_cameras_with_a_stall_and_a_disconnect():
             sets.append(frame_set)
         stats = grabber.stats()
     period = 1 / 30
+    # ticks a camera skipped because the machine was too busy to render them in time (a real
+    # camera drops frames the same way); 0 on a quiet machine, where every check below is exact
+    busy = [source.skipped for source in capture.sources]
     assert stats.dropped_sets == 0
     assert max(s.sync_error_s for s in sets) <= 0.5 * period + 1e-9
     times = np.array([s.timestamp_s for s in sets])
-    assert np.all(np.diff(times) > 0.5 * period) and np.all(np.diff(times) < 1.5 * period)
+    assert np.all(np.diff(times) > 0.5 * period)
+    assert np.sum(np.diff(times) >= 1.5 * period) <= sum(busy)
     present = np.array([[f is not None for f in s.frames] for s in sets])
-    assert present[:, 0].all() and present[:, 1].all()  # the others keep going
+    # cameras open one after another: judge from the first set every camera delivered to
+    start = int(np.flatnonzero(present.all(axis=1))[0])
+    assert times[start] < 1.0 - period
+    sets, times, present = sets[start:], times[start:], present[start:]
+    assert (~present[:, 0]).sum() <= busy[0] and (~present[:, 1]).sum() <= busy[1]  # the others keep going
     stalled = ~present[:, 2]
-    assert 1.0 - 0.05 <= stalled.sum() * period <= 1.0 + 0.4  # the freeze, plus at most the stall timeout
+    # the freeze, plus at most the stall timeout
+    assert 1.0 - 0.05 <= stalled.sum() * period <= 1.0 + 0.4 + busy[2] * period
     frozen = times[stalled]
-    assert frozen.min() >= 1.0 - period and frozen.max() <= 2.0 + 0.3
+    assert np.sum((frozen < 1.0 - period) | (frozen > 2.0 + 0.3)) <= busy[2]
     gone = ~present[:, 3]
-    assert gone[times > 2.2 + period].all() and not gone[(times > 0.3) & (times < 2.1)].any()
+    assert gone[times > 2.2 + period].all() and gone[(times > 0.3) & (times < 2.1)].sum() <= busy[3]
     assert stats.cameras[3].state == "ended" and stats.cameras[2].stalls >= 1
     # frames carry the tick they show: consecutive ticks of one camera are consecutive frames
     from mocap.synthetic.render import read_code
 
-    ticks = [read_code(s.frames[0].image) for s in sets]
-    assert ticks == [s.frames[0].index for s in sets]
+    first = [s.frames[0] for s in sets if s.frames[0] is not None]
+    assert [read_code(f.image) for f in first] == [f.index for f in first]

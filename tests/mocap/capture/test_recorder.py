@@ -30,17 +30,25 @@ def test_a_stalled_camera_leaves_a_gap_and_the_others_record(tmp_path):
     with Grabber(capture.sources, 30.0) as grabber:
         result = record_take(session, grabber, seconds=3.0, name="t", disk_usage=lambda _: PLENTY)
     assert result.status == "complete" and result.grabber.dropped_sets == 0
-    assert result.frame_sets == 90
+    # ticks a rendered camera skipped because the machine was too busy to draw them in time (a real
+    # camera drops frames the same way); 0 on a quiet machine, where every count below is exact
+    busy = {s.name: s.skipped for s in capture.sources}
+    assert 90 - sum(busy.values()) <= result.frame_sets <= 90
     take = Take.open(session.takes_dir / "t")
-    assert take.info.status == "complete" and take.info.frame_sets == 90
+    assert take.info.status == "complete" and take.info.frame_sets == result.frame_sets
+    sets = take.info.frame_sets
     cams = {c.name: c for c in take.info.cameras}
-    assert cams["cam_1"].frames == 90 and cams["cam_3"].frames == 90
-    assert cams["cam_1"].gaps == [] and cams["cam_3"].gaps == []
-    assert len(cams["cam_2"].gaps) == 1, (cams["cam_2"].gaps, take.info.recording)
-    (gap,) = cams["cam_2"].gaps
+
+    def missed(camera):
+        return sum(g.last_set - g.first_set + 1 for g in cams[camera].gaps)
+
+    for camera in ("cam_1", "cam_3"):
+        assert missed(camera) <= busy[camera] and cams[camera].frames == sets - missed(camera)
+    gap = max(cams["cam_2"].gaps, key=lambda g: g.last_set - g.first_set)  # the stall
+    assert missed("cam_2") - (gap.last_set - gap.first_set + 1) <= busy["cam_2"], (cams["cam_2"].gaps, busy)
     origin = take.info.recording["capture_clock_at_start_s"]  # capture-clock time of take time 0
     assert 0.95 <= gap.start_s + origin <= 1.1 and 1.75 <= gap.end_s + origin <= 2.1
-    assert cams["cam_2"].frames == 90 - (gap.last_set - gap.first_set + 1)
+    assert cams["cam_2"].frames == sets - missed("cam_2")
     # every frame in the videos is where its timestamp row says: the drawn tick matches the time
     source = {s.name: s for s in capture.sources}
     for camera in take.camera_names:
@@ -51,7 +59,7 @@ def test_a_stalled_camera_leaves_a_gap_and_the_others_record(tmp_path):
         exposure = np.array([source[camera].tick_time(int(t)) for t in ticks])
         np.testing.assert_allclose(np.diff(table.timestamp_s), np.diff(exposure), atol=3e-3)
     frame_map = take.frame_map()
-    assert frame_map.shape == (90, 3) and (frame_map[:, 1] == -1).sum() == gap.last_set - gap.first_set + 1
+    assert frame_map.shape == (sets, 3) and (frame_map[:, 1] == -1).sum() == missed("cam_2")
 
 
 def test_not_enough_disk_space_refuses_to_start(tmp_path):
