@@ -92,7 +92,7 @@ def detect_take_iter(
                     if item is None or item[0] != frame_map[index, view]:
                         raise MissingFileError(
                             f"{take.video_path(cameras[view])}: ended before frame {frame_map[index, view]}; "
-                            "the video is shorter than its timestamp file"
+                            f"the take records {take.camera(cameras[view]).frames} frames for it (file replaced?)"
                         )
                     images[view] = item[1]
                 else:  # a gap: the detector still needs an image; its output for this view is cleared

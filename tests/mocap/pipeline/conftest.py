@@ -84,3 +84,27 @@ def studio(tmp_path, monkeypatch, synthetic_take) -> Studio:
     videos = write_videos(tmp_path, names, synthetic_take.detections.num_frames)
     take = import_videos(session, videos, name="take_1")
     return Studio(session, take, synthetic_take, made)
+
+
+class BlankDetector:
+    """Reads every image (like a real backend) and finds no one: for errors about the videos."""
+
+    name = "blank"
+    needs_images = True
+
+    def __init__(self, layout) -> None:
+        self.layout = layout
+
+    def reset(self, camera_names: Sequence[str]) -> None:
+        self.views = len(camera_names)
+
+    def detect(self, images, frame_index: int) -> FrameSetDetections:
+        j = self.layout.num_joints
+        return FrameSetDetections(np.full((self.views, 1, j, 2), np.nan), np.zeros((self.views, 1, j)))
+
+
+@pytest.fixture
+def blank_backend(monkeypatch, synthetic_take) -> str:
+    entry = registry.DetectorEntry("blank", "test", lambda **_: BlankDetector(synthetic_take.detections.layout))
+    monkeypatch.setitem(registry._REGISTRY, "blank", entry)
+    return "blank"

@@ -126,3 +126,19 @@ def test_final_poses_are_the_newest_finished_stage(studio):
     assert final_poses_path(studio.take) == studio.take.derived_dir / "filter" / "poses3d.npz"
     run_take(studio.take, oracle_config(triangulation={"method": "dlt"}), stages=["triangulate"])
     assert final_poses_path(studio.take) == studio.take.derived_dir / "triangulate" / "poses3d.npz"  # filter stale
+
+
+def test_bad_videos_in_the_take_are_named(studio, blank_backend):
+    config = PipelineConfig(detect=DetectStageConfig(backend=blank_backend))
+    video = studio.take.video_path("cam_2")
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])  # cut short (a file replaced or copied half-way)
+    with pytest.raises(MocapError, match=r"cam_2.mkv: ended before frame \d+; the take records 36 frames for it"):
+        run_take(studio.take, config)
+    video.write_bytes(b"not a video at all")
+    with pytest.raises(MocapError, match=r"cam_2.mkv: cannot be opened as video"):
+        run_take(studio.take, config)
+    video.unlink()
+    with pytest.raises(MocapError, match=r"cam_2.mkv: no such video file"):
+        run_take(studio.take, config)
+    assert not (studio.take.derived_dir / "detect" / "stage.toml").exists()
