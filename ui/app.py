@@ -62,6 +62,9 @@ def start_demo(window: MainWindow, root: Path, config: object = None) -> None:
 
 def run_app(session: Path | None = None, *, demo: bool = False) -> int:
     """Show the window and run the event loop; returns the exit code."""
+    from ui.subprocess_jobs import warm_up
+
+    warm_up()  # the fork server of processing jobs, started while the GUI process is still small
     app = application()
     window = MainWindow()
     window.show()

@@ -105,6 +105,12 @@ class LiveController(QtCore.QObject):
 
     # ------------------------------------------------------------------ commands
 
+    def set_feed_factory(self, factory: FeedFactory) -> None:
+        """Use another feed from the next start (e.g. the live engine of :mod:`mocap.live` instead
+        of the synthetic studio); a running feed is stopped."""
+        self.stop()
+        self._factory = factory
+
     def start(self) -> None:
         """Create and start the feed in a job; the views switch to it when it runs."""
         if self._feed is not None or self._starting:

@@ -2,7 +2,10 @@
 cancel, and what happens after (the session is read again, a reviewed take is reloaded).
 
 Both the check (:func:`ui.processing.processing_status` reads ``take.toml`` and ``derived/``) and
-the run (:func:`ui.processing.process_take_iter`) are jobs; the controller keeps the answers.
+the run (:func:`ui.processing.process_take_iter`) are jobs; the controller keeps the answers. The run
+computes in a child process (:mod:`ui.subprocess_jobs`): a worker thread would hold the GIL the GUI
+thread needs, and on a busy two-core machine that stalls the event loop for hundreds of
+milliseconds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from PySide6 import QtCore
 from calibration.progress import Progress
 from ui.jobs import JobHandle, JobRunner
 from ui.processing import ProcessedTake, process_take_iter, processing_status
+from ui.subprocess_jobs import in_subprocess
 
 CHANNEL = "process"
 
@@ -86,7 +90,7 @@ class ProcessingController(QtCore.QObject):
         self._handle = self._jobs.submit(
             CHANNEL,
             f"processing {take}",
-            lambda cancel: process_take_iter(root, take, cancel),
+            lambda cancel: in_subprocess(process_take_iter, root, take, cancel=cancel),
             on_result=self._finished,
             on_error=self._failed,
             on_progress=self._progress,

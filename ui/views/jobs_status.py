@@ -29,6 +29,12 @@ class JobStatusView(QtWidgets.QWidget):
         row.addWidget(self.label)
         row.addWidget(self.bar)
         row.addWidget(self.cancel_button)
+        for widget in (self.label, self.bar, self.cancel_button):
+            # hidden widgets keep their room: a status bar that grows when a job starts would
+            # resize the views above it (and the 3D view repaints in full on a resize)
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         self.cancel_button.clicked.connect(self._cancel)
         jobs.progress.connect(self._progress)
         for signal in (jobs.finished, jobs.failed, jobs.cancelled):
