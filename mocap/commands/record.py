@@ -104,11 +104,14 @@ def run(args: argparse.Namespace) -> int:
     )
     for camera in stats.cameras:
         gaps = result.gaps.get(camera.name, [])
-        gap_text = ", ".join(f"{g.start_s:.2f}-{g.end_s:.2f} s" for g in gaps) or "none"
+        missing = sum(g.last_set - g.first_set + 1 for g in gaps)
+        gap_text = ", ".join(f"{g.start_s:.2f}-{g.end_s:.2f} s" for g in gaps[:5]) + (" ..." if len(gaps) > 5 else "")
+        skipped = f"skipped by the source {camera.source_skipped} (busy), " if camera.source_skipped else ""
         print(
             f"  {camera.name}: {result.frames.get(camera.name, 0)} frames, state {camera.state}, "
-            f"dropped {camera.dropped + result.queue_dropped.get(camera.name, 0)}, "
-            f"latency {camera.latency_mean_s * 1000:.1f} ms, gaps: {gap_text}"
+            f"dropped {camera.dropped + result.queue_dropped.get(camera.name, 0)}, {skipped}"
+            f"latency {camera.latency_mean_s * 1000:.1f} ms, "
+            + (f"gaps: {len(gaps)} ({missing} sets: {gap_text})" if gaps else "gaps: none")
             + (f", error: {camera.error}" if camera.error else "")
         )
     return 0
