@@ -142,3 +142,24 @@ def test_bad_videos_in_the_take_are_named(studio, blank_backend):
     with pytest.raises(MocapError, match=r"cam_2.mkv: no such video file"):
         run_take(studio.take, config)
     assert not (studio.take.derived_dir / "detect" / "stage.toml").exists()
+
+
+def test_several_people_go_through_multi_person_association(tmp_path, monkeypatch):
+    from mocap.detection import registry
+    from mocap.metrics import evaluate_people
+    from mocap.session.importing import import_videos
+    from mocap.synthetic.studio import StudioConfig, generate_take
+
+    from .conftest import OracleDetector, write_videos
+
+    synthetic = generate_take(StudioConfig(num_cameras=4, num_people=2, num_frames=30, noise_px=1.0, seed=2))
+    entry = registry.DetectorEntry(ORACLE, "test", lambda **_: OracleDetector(synthetic.detections))
+    monkeypatch.setitem(registry._REGISTRY, ORACLE, entry)
+    session = Session.create(tmp_path / "session")
+    session.set_calibration(synthetic.rig)
+    take = import_videos(session, write_videos(tmp_path, synthetic.rig.names, 30), name="two")
+    result = run_take(take, oracle_config(people=2, export=ExportStageConfig(formats=("bvh",))))
+    scores = evaluate_people(result.poses, synthetic.poses)
+    assert (result.poses.person_id >= 0).sum() == 2
+    assert scores.mpjpe_m < 0.03 and scores.matched_fraction > 0.9 and scores.id_switches == 0
+    assert len(result.exports) == 2 and all(p.name.startswith("two_person") for p in result.exports)
