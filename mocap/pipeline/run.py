@@ -141,7 +141,9 @@ def run_take_iter(
     config = config or PipelineConfig()
     selected = check_stages(stages)
     started = time.perf_counter()
-    if take.info.frame_sets == 0 and not take.info.cameras:
+    if take.info.status == "recording":
+        raise MocapError(f"{take.root}: the take is still being recorded; process it when the recording ends")
+    if not take.info.cameras:
         raise MocapError(f"{take.root}: the take holds no cameras")
     if rig is None:
         session = take.session

@@ -113,6 +113,10 @@ def test_bad_input_is_one_line(studio, tmp_path):
     with pytest.raises(NoCalibrationError, match=r"the session has no calibration") as caught:
         run_take(bare.take("t"), oracle_config())
     assert "\n" not in str(caught.value)
+    studio.take.acquire_recording_lock()  # this process "records" it
+    studio.take.update(status="recording")
+    with pytest.raises(MocapError, match=r"the take is still being recorded"):
+        run_take(Session.open(studio.session.root).take("take_1"), oracle_config())
     assert not (studio.take.derived_dir / "detect" / "stage.toml").exists()  # nothing ran
 
 
