@@ -5,22 +5,28 @@ Threads (no Qt; the GUI polls :meth:`LiveEngine.latest`, ``mocap live`` prints :
 * the :class:`~mocap.capture.grabber.Grabber`'s camera and assembler threads build synchronised
   frame sets from the sources;
 * the **intake** thread takes every frame set from the grabber and puts it into a
-  :class:`~mocap.live.latest.LatestSlot` (one item: a set the worker had no time for is replaced
+  :class:`~mocap.live.latest.LatestSlot` (one item: a set the detect worker had no time for is replaced
   and counted as dropped — latest wins, never an unbounded queue). When recording, the intake
   thread runs :func:`~mocap.capture.recorder.record_take` instead, whose per-set callback fills the
   slot: every set is written (by the recorder's own writer threads) while the live path only ever
   sees the newest, so recording does not queue work in front of the live path;
-* the **worker** thread takes the newest set, runs the detector on all views at once (one
+* the **detect** worker takes the newest set and runs the detector on all views at once (one
   ``detect`` call per frame set: the ``blazepose`` backend batches views and people into one
-  forward pass on its device), then :class:`~mocap.live.reconstruct.LiveReconstructor`
-  (association and tracking, weighted DLT, one-euro smoothing), and publishes a
-  :class:`~mocap.live.frames.LiveFrame`.
+  forward pass on its device), and hands the keypoints on through a second latest-wins slot;
+* the **reconstruct** worker takes the newest detections and runs
+  :class:`~mocap.live.reconstruct.LiveReconstructor` (association and tracking, weighted DLT,
+  one-euro smoothing), then publishes a :class:`~mocap.live.frames.LiveFrame`.
+
+  Two workers make a two-stage pipeline: while frame set k is reconstructed on the CPU, set k+1
+  is already in the detector (on the GPU, or in torch/OpenCV code that releases the GIL), so the
+  rate is set by the slower stage rather than by their sum; the latency of one set is unchanged.
 
 Times: capture times are the grabber's frame-set times moved to ``time.monotonic()`` (the capture
 clock's origin added), so ``LiveFrame.latency_s`` is capture -> publication. Stages per frame
 set (milliseconds, ``LiveFrame.stage_ms``): ``sync`` (capture -> set assembled: camera delivery
-and waiting for the other cameras), ``queue`` (assembled -> taken by the worker), ``detect``,
-``associate``, ``triangulate``, ``smooth``; together they make the latency.
+and waiting for the other cameras), ``queue`` (assembled -> taken by the detect worker),
+``detect``, ``handoff`` (detected -> taken by the reconstruct worker), ``associate``,
+``triangulate``, ``smooth``; together they make the latency.
 
 A view missing from a frame set (a stalled camera) is shown to an image detector as a black frame
 of the camera's size and reports nobody.
@@ -33,67 +39,25 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
 
 from calibration.progress import CancelToken
 from calibration.rig import CameraRig
 from mocap.association.tracker import TrackerConfig
 from mocap.capture.grabber import FrameSet, Grabber, GrabberStats
-from mocap.capture.recorder import RecorderConfig, RecordingResult, record_take
+from mocap.capture.recorder import RecordingResult, record_take
 from mocap.capture.sources import CaptureSource
 from mocap.detection.protocol import Detector
 from mocap.errors import MismatchError, MocapError
-from mocap.filtering.one_euro import OneEuroConfig
 from mocap.live.frames import LiveError, LiveFrame, LiveStats, latency_stats
 from mocap.live.latest import LatestSlot
 from mocap.live.reconstruct import LiveReconstructor
-from mocap.session.store import Session
+from mocap.live.settings import STAGES, Detected, LiveConfig, LiveRecording, StageSummary
 from mocap.skeleton.layouts import KeypointLayout
 
 log = logging.getLogger(__name__)
-
-#: Stages of ``LiveFrame.stage_ms``, in pipeline order.
-STAGES = ("sync", "queue", "detect", "associate", "triangulate", "smooth")
-
-
-class LiveConfig(BaseModel):
-    """Settings of the live engine."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    fps: float = Field(30.0, gt=0, description="Nominal camera frame rate (sets the grabber's tolerances).")
-    smoothing: OneEuroConfig | None = Field(
-        default_factory=OneEuroConfig, description="One-euro filter of the published joints; None: raw."
-    )
-    min_score: float = Field(0.3, ge=0, le=1, description="Keypoints scored at or below this are not triangulated.")
-    publish_images: bool = Field(True, description="Publish the camera images with each frame set (GUI).")
-    history: int = Field(10_000, ge=10, description="Latest frame sets whose latency and stages feed the statistics.")
-    start_timeout_s: float = Field(30.0, gt=0, description="How long the sources may take to open.")
-
-
-@dataclass(frozen=True)
-class LiveRecording:
-    """Record a take while live (:func:`~mocap.capture.recorder.record_take` arguments)."""
-
-    session: Session
-    name: str | None = None
-    config: RecorderConfig | None = None
-    source: str = ""
-    synthetic: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class StageSummary:
-    """Milliseconds one stage took over the kept frame sets."""
-
-    mean_ms: float
-    p50_ms: float
-    p95_ms: float
 
 
 class LiveEngine:
@@ -139,6 +103,7 @@ class LiveEngine:
         self._recording = recording
         self._blank: dict[int, NDArray[np.uint8]] = {}
         self._slot: LatestSlot[FrameSet] = LatestSlot()
+        self._detected: LatestSlot[Detected] = LatestSlot()
         self._lock = threading.Lock()
         self._latest: LiveFrame | None = None
         self._latencies: collections.deque[float] = collections.deque(maxlen=self.config.history)
@@ -181,7 +146,11 @@ class LiveEngine:
             raise MocapError("this live engine was stopped; start a new one")
         grabber = Grabber(self._sources, self.config.fps)
         grabber.start()
-        failed = grabber.wait_until_started(self.config.start_timeout_s)
+        try:
+            failed = grabber.wait_until_started(self.config.start_timeout_s)
+        except MocapError:
+            grabber.stop()  # sources too slow to open: leave no thread behind
+            raise
         if failed:
             reasons = {c.name: c.error for c in grabber.stats().cameras if c.name in failed}
             text = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
@@ -194,7 +163,8 @@ class LiveEngine:
         self._started = time.monotonic()
         self._threads = [
             threading.Thread(target=self._run_intake, name="live-intake", daemon=True),
-            threading.Thread(target=self._run_worker, name="live-worker", daemon=True),
+            threading.Thread(target=self._run_detect, name="live-detect", daemon=True),
+            threading.Thread(target=self._run_reconstruct, name="live-reconstruct", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -205,11 +175,12 @@ class LiveEngine:
             return
         self._stop.set()
         self._cancel.cancel()
-        intake, worker = self._threads
+        intake, *workers = self._threads
         intake.join(timeout=30.0)  # a recording closes its files first
         self._grabber.stop()
         self._slot.close()
-        worker.join(timeout=30.0)
+        for worker in workers:  # each finishes the item it holds, then sees its slot closed
+            worker.join(timeout=30.0)
         self._stopped = time.monotonic()
         self._final_grabber_stats = self._grabber.stats()
         self._grabber = None
@@ -251,16 +222,17 @@ class LiveEngine:
 
     @property
     def dropped(self) -> int:
-        """Frame sets never processed: replaced in the slot, or dropped by the grabber's queue."""
+        """Frame sets never published: replaced in a slot (before detection or between detection
+        and reconstruction), or dropped by the grabber's queue."""
         grabber = self.grabber_stats()
-        return self._slot.dropped + (grabber.dropped_sets if grabber is not None else 0)
+        return self._slot.dropped + self._detected.dropped + (grabber.dropped_sets if grabber is not None else 0)
 
     @property
     def dropped_fraction(self) -> float:
         """Dropped frame sets over every set the grabber made since the start (0 before any)."""
-        dropped = self.dropped
-        offered = self._slot.put_count + dropped - self._slot.dropped
-        return dropped / offered if offered else 0.0
+        grabber = self.grabber_stats()
+        offered = self._slot.put_count + (grabber.dropped_sets if grabber is not None else 0)
+        return self.dropped / offered if offered else 0.0
 
     @property
     def tracked_people(self) -> int:
@@ -287,15 +259,18 @@ class LiveEngine:
     # ------------------------------------------------------------------ processing
 
     def process(self, frame_set: FrameSet, origin_s: float) -> LiveFrame:
-        """Detect, track, triangulate and smooth one frame set (the worker's step; public for tests).
+        """Detect, track, triangulate and smooth one frame set (both workers' steps in one call).
 
         Args:
             frame_set: from the grabber.
             origin_s: the capture clock's origin (``time.monotonic()`` at capture time 0).
         """
+        return self.reconstruct(self.detect(frame_set, origin_s))
+
+    def detect(self, frame_set: FrameSet, origin_s: float) -> Detected:
+        """The detector on every view of ``frame_set`` at once (the detect worker's step)."""
         begin = time.monotonic()
-        capture = origin_s + frame_set.timestamp_s
-        present = [f is not None for f in frame_set.frames]
+        present = np.array([f is not None for f in frame_set.frames])
         images = tuple(f.image if f is not None else None for f in frame_set.frames)
         t0 = time.perf_counter()
         if self._detector.needs_images:
@@ -305,26 +280,31 @@ class LiveEngine:
             found = self._detector.detect([None] * len(images), frame_set.index)
         xy = np.array(found.xy, dtype=np.float32)
         score = np.array(found.score, dtype=np.float32)
-        xy[~np.array(present)] = np.nan
-        score[~np.array(present)] = 0.0
+        xy[~present] = np.nan
+        score[~present] = 0.0
         t1 = time.perf_counter()
-        people = self._reconstructor.step(frame_set.index, capture, xy, score)
         stages = {
             "sync": 1000 * (frame_set.emitted_s - frame_set.timestamp_s),
             "queue": 1000 * (begin - (origin_s + frame_set.emitted_s)),
             "detect": 1000 * (t1 - t0),
-            **people.stage_ms,
         }
+        return Detected(frame_set.index, origin_s + frame_set.timestamp_s, images, xy, score, stages, time.monotonic())
+
+    def reconstruct(self, detected: Detected) -> LiveFrame:
+        """Track, triangulate and smooth one detected frame set (the reconstruct worker's step)."""
+        begin = time.monotonic()
+        people = self._reconstructor.step(detected.index, detected.capture_time_s, detected.xy, detected.score)
+        stages = {**detected.stage_ms, "handoff": 1000 * (begin - detected.detected_time_s), **people.stage_ms}
         return LiveFrame(
-            index=frame_set.index,
-            capture_time_s=capture,
+            index=detected.index,
+            capture_time_s=detected.capture_time_s,
             published_time_s=time.monotonic(),
-            xy=xy,
-            score=score,
+            xy=detected.xy,
+            score=detected.score,
             slot_person=people.slot_person,
             person_ids=people.person_ids,
             poses=people.poses,
-            images=images if self.config.publish_images else None,
+            images=detected.images if self.config.publish_images else None,
             stage_ms=stages,
         )
 
@@ -364,7 +344,7 @@ class LiveEngine:
         finally:
             self._slot.close()
 
-    def _run_worker(self) -> None:
+    def _run_detect(self) -> None:
         grabber = self._grabber
         assert grabber is not None  # set by start() before the thread starts
         origin = grabber.clock.origin
@@ -375,12 +355,27 @@ class LiveEngine:
                     if self._slot.closed:
                         return
                     continue
-                frame = self.process(frame_set, origin)
+                self._detected.put(self.detect(frame_set, origin))
+        except BaseException as exc:  # reported to the consumer by latest()
+            log.error("live detection failed: %s", exc)
+            self._error = exc
+        finally:
+            self._detected.close()
+
+    def _run_reconstruct(self) -> None:
+        try:
+            while True:
+                detected = self._detected.take(timeout=0.2)
+                if detected is None:
+                    if self._detected.closed:
+                        return
+                    continue
+                frame = self.reconstruct(detected)
                 with self._lock:
                     self._latest = frame
                     self._published += 1
                     self._latencies.append(frame.latency_s)
                     self._stages.append(dict(frame.stage_ms))
         except BaseException as exc:  # reported to the consumer by latest()
-            log.error("live processing failed: %s", exc)
+            log.error("live reconstruction failed: %s", exc)
             self._error = exc
