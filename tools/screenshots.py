@@ -92,6 +92,8 @@ def main() -> int:
 
 
 def shoot(out: Path) -> int:
+    from PySide6 import QtWidgets
+
     from calibration.boards import BoardSpec
     from mocap.synthetic.boards import BoardStudioConfig, generate_board_take, write_board_take
     from ui.app import application
@@ -132,7 +134,10 @@ def shoot(out: Path) -> int:
     settle(app, 1.0)
     save(wizard, out / "calibration_wizard.png")
     wizard.hide()  # no window manager under Xvfb: the dialog would cover the window
-    settle(app, 0.5)
+    window.repaint()  # and what it covered is not always exposed again
+    for child in window.findChildren(QtWidgets.QWidget):
+        child.update()
+    settle(app, 1.0)
     wait_until(app, lambda: window.display.active == CALIBRATION, 10, "the calibration result in the views")
     save(window, out / "calibration_result.png")
     print("calibration_wizard.png, calibration_result.png", files.board_path)
