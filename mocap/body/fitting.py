@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Mapping
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +39,13 @@ from mocap.body.model_file import SmplModel
 from mocap.body.priors import GmmPosePrior
 from mocap.body.result import FitReport, SmplFit
 from mocap.poses3d import Poses3D
+from mocap.skeleton.layouts import KeypointLayout
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from torch import Tensor
+
+    from mocap.body.objective import Objective
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +76,38 @@ class FitConfig(BaseModel):
     dtype: Literal["float32", "float64"] = Field("float32", description="tensor precision")
 
 
-def fit_person_iter(
+@dataclass
+class FitProblem:
+    """One person's fit, set up: the objective and the rigid start (see :func:`prepare_fit`).
+
+    Attributes:
+        objective: the objective over ``betas (S,)`` and ``x (T, 75)``.
+        betas: (S,) start shape (zeros).
+        x: (T, 75) start: zero root correction and body pose, translation from the torso alignment.
+        torso_used: (U,) which used keypoints are torso keypoints (the global stage fits those).
+        targets: (T, J, 3) triangulated keypoints, NaN where missing.
+        weights: (T, J) data weights.
+        observed: (T,) frames with at least ``min_keypoints`` keypoints.
+        person: track id.
+        model: the model with the fitted number of betas.
+        source_layout: layout of the keypoints.
+        fps: frames per second.
+    """
+
+    objective: Objective
+    betas: Tensor
+    x: Tensor
+    torso_used: NDArray[np.bool_]
+    targets: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    observed: NDArray[np.bool_]
+    person: int
+    model: SmplModel
+    source_layout: KeypointLayout
+    fps: float
+
+
+def prepare_fit(
     poses: Poses3D,
     model: SmplModel,
     config: FitConfig | None = None,
@@ -76,35 +115,19 @@ def fit_person_iter(
     device: str = "cpu",
     vertex_keypoints: Mapping[str, int] | None = None,
     gmm: GmmPosePrior | None = None,
-    cancel: CancelToken | None = None,
-    label: str = "",
-) -> Generator[Progress, None, SmplFit]:
-    """Fit SMPL to the first person slot of ``poses`` (see the module docstring).
-
-    Args:
-        poses: one person's triangulated joints (slot 0 is used).
-        model: the SMPL model (24 joints).
-        config: settings (defaults when None).
-        device: torch device.
-        vertex_keypoints: keypoint name -> vertex id for a model that is not the official topology
-            (default: the model's own table, else the official SMPL one for 6890 vertices).
-        gmm: optional GMM pose prior.
-        cancel: cooperative cancellation.
-        label: prefix of the progress stages (e.g. ``"person 0: "``).
+) -> FitProblem:
+    """Correspondences, weights, the rigid torso start and the objective of the first person slot.
 
     Raises:
         FitError: the model is not a 24-joint SMPL, or the person has no usable torso.
         DeviceError: the device is not available.
-        CancelledError: cancelled.
     """
     import torch
 
-    from mocap.body.gauss_newton import levenberg_marquardt
-    from mocap.body.layer import SmplLayer, axis_angle_to_matrix
+    from mocap.body.layer import SmplLayer
     from mocap.body.objective import Objective, Scales, keypoint_weights
 
     config = config or FitConfig()
-    start = time.perf_counter()
     person = int(poses.person_id[0])
     if model.num_joints != 24:
         raise FitError(f"the model has {model.num_joints} joints; fitting needs the 24-joint SMPL body model")
@@ -139,49 +162,112 @@ def fit_person_iter(
         config.limit_std_rad,
     )
     objective = Objective(layer, targets, weights, mapping.source, mapping.vertex_ids, rotation, poses.fps, scales, gmm)
-    frames = poses.num_frames
-
-    x = torch.zeros(frames, 75, dtype=dtype, device=layer.device)
+    x = torch.zeros(poses.num_frames, 75, dtype=dtype, device=layer.device)
     x[:, 72:] = torch.as_tensor(trans0, dtype=dtype, device=layer.device)
     betas = torch.zeros(model.num_betas, dtype=dtype, device=layer.device)
-    iterations: dict[str, int] = {}
-    torso_used = np.isin(objective.used, torso)
-    if config.global_iterations and np.any(torso_used):
-        objective.mask = torch.as_tensor(torso_used, dtype=dtype, device=layer.device)
-        free = torch.zeros(75, dtype=torch.bool, device=layer.device)
-        free[:3] = free[72:] = True
-        betas, x, iterations["global"], _ = yield from levenberg_marquardt(
-            objective, betas, x, free_x=free, free_betas=False, iterations=config.global_iterations,
-            tolerance=config.tolerance, stage=f"{label}global", cancel=cancel,
-        )  # fmt: skip
-    objective.mask = torch.ones(len(objective.used), dtype=dtype, device=layer.device)
-    betas, x, iterations["body"], final = yield from levenberg_marquardt(
-        objective, betas, x, free_x=torch.ones(75, dtype=torch.bool, device=layer.device), free_betas=True,
-        iterations=config.body_iterations, tolerance=config.tolerance, stage=f"{label}body", cancel=cancel,
-    )  # fmt: skip
+    return FitProblem(
+        objective=objective,
+        betas=betas,
+        x=x,
+        torso_used=np.isin(objective.used, torso),
+        targets=targets,
+        weights=weights,
+        observed=observed,
+        person=person,
+        model=model,
+        source_layout=poses.layout,
+        fps=poses.fps,
+    )
 
+
+def fit_result(problem: FitProblem, betas: Tensor, x: Tensor, report: FitReport | None = None) -> SmplFit:
+    """The :class:`SmplFit` of parameters ``betas (S,)``, ``x (T, 75)`` of ``problem``."""
+    import torch
+
+    from mocap.body.layer import axis_angle_to_matrix
+
+    objective = problem.objective
     with torch.no_grad():
         state = objective.state(betas, x)
         root = objective.root_init @ axis_angle_to_matrix(x[:, :3])
     root_aa = matrix_to_rodrigues(root.cpu().double().numpy())
-    x_np = x.cpu().double().numpy()
+    x_np = x.detach().cpu().double().numpy()
     pose72 = np.concatenate([root_aa, x_np[:, 3:72]], axis=1)
+    targets, weights = problem.targets, problem.weights
     residual = np.full(targets.shape[:2], np.nan)
     distance = np.linalg.norm(state.predicted.cpu().double().numpy() - targets[:, objective.used], axis=-1)
     residual[:, objective.used] = np.where(weights[:, objective.used] > 0, distance, np.nan)
     return SmplFit(
         poses=pose72,
-        betas=betas.cpu().double().numpy(),
+        betas=betas.detach().cpu().double().numpy(),
         trans=x_np[:, 72:],
         joints=state.joints.cpu().float().numpy(),
-        observed=observed,
+        observed=problem.observed,
         residual_m=residual,
-        source_layout=poses.layout,
-        gender=model.gender,
-        fps=poses.fps,
-        person_id=person,
-        report=FitReport(iterations, final, time.perf_counter() - start, str(layer.device)),
+        source_layout=problem.source_layout,
+        gender=problem.model.gender,
+        fps=problem.fps,
+        person_id=problem.person,
+        report=report,
     )
+
+
+def fit_person_iter(
+    poses: Poses3D,
+    model: SmplModel,
+    config: FitConfig | None = None,
+    *,
+    device: str = "cpu",
+    vertex_keypoints: Mapping[str, int] | None = None,
+    gmm: GmmPosePrior | None = None,
+    cancel: CancelToken | None = None,
+    label: str = "",
+) -> Generator[Progress, None, SmplFit]:
+    """Fit SMPL to the first person slot of ``poses`` (see the module docstring).
+
+    Args:
+        poses: one person's triangulated joints (slot 0 is used).
+        model: the SMPL model (24 joints).
+        config: settings (defaults when None).
+        device: torch device.
+        vertex_keypoints: keypoint name -> vertex id for a model that is not the official topology
+            (default: the model's own table, else the official SMPL one for 6890 vertices).
+        gmm: optional GMM pose prior.
+        cancel: cooperative cancellation.
+        label: prefix of the progress stages (e.g. ``"person 0: "``).
+
+    Raises:
+        FitError: the model is not a 24-joint SMPL, or the person has no usable torso.
+        DeviceError: the device is not available.
+        CancelledError: cancelled.
+    """
+    import torch
+
+    from mocap.body.gauss_newton import levenberg_marquardt
+
+    config = config or FitConfig()
+    start = time.perf_counter()
+    problem = prepare_fit(poses, model, config, device=device, vertex_keypoints=vertex_keypoints, gmm=gmm)
+    objective, betas, x = problem.objective, problem.betas, problem.x
+    dtype, dev = x.dtype, x.device
+    iterations: dict[str, int] = {}
+    if config.global_iterations and np.any(problem.torso_used):
+        objective.mask = torch.as_tensor(problem.torso_used, dtype=dtype, device=dev)
+        free = torch.zeros(75, dtype=torch.bool, device=dev)
+        free[:3] = free[72:] = True
+        betas, x, iterations["global"], _ = yield from levenberg_marquardt(
+            objective, betas, x, free_x=free, free_betas=False, iterations=config.global_iterations,
+            tolerance=config.tolerance, stage=f"{label}global", cancel=cancel,
+        )  # fmt: skip
+    objective.mask = torch.ones(len(objective.used), dtype=dtype, device=dev)
+    betas, x, iterations["body"], final = yield from levenberg_marquardt(
+        objective, betas, x, free_x=torch.ones(75, dtype=torch.bool, device=dev), free_betas=True,
+        iterations=config.body_iterations, tolerance=config.tolerance, stage=f"{label}body", cancel=cancel,
+    )  # fmt: skip
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    report = FitReport(iterations, final, time.perf_counter() - start, str(dev))
+    return fit_result(problem, betas, x, report)
 
 
 def fit_smpl_iter(

@@ -148,7 +148,15 @@ def _spd_inverse(matrices: Tensor) -> Tensor:
 
 
 class _Operator:
-    """``(M + lambda D)`` restricted to the free variables, and its block-Jacobi preconditioner."""
+    """``(M + lambda D)`` restricted to the free variables, and its preconditioner.
+
+    The preconditioner is the exact inverse of the *arrow* part of the matrix: the per-frame blocks
+    (data, priors, the frame's own share of the smoothness, damping), the betas' block and their
+    coupling to every frame, inverted through the Schur complement on the betas
+    ``S = B_beta - sum_t C_t' B_t^-1 C_t`` (one S x S matrix). Only the smoothness coupling between
+    neighbouring frames is left to the conjugate gradients. Shape is shared by all frames, so a
+    block-Jacobi preconditioner that ignored the coupling needed many more iterations.
+    """
 
     def __init__(self, system: _System, damping: float, free_x: Tensor, free_b: bool) -> None:
         self.s = system
@@ -162,9 +170,13 @@ class _Operator:
         block = system.block + torch.diag_embed(self.damp_x)
         fx = self.free_x
         block = block * fx[:, None] * fx[None, :] + torch.diag_embed((1.0 - fx).expand(frames, -1))
-        self.block_inverse = _spd_inverse(block)
+        self.block_inverse = _spd_inverse(block)  # (T, 75, 75)
         beta = system.beta_full + torch.diag_embed(self.damp_b)
-        self.beta_inverse = _spd_inverse(beta) if free_b else torch.zeros_like(beta)
+        coupling = system.frame_beta * fx[None, :, None]  # (T, 75, S)
+        self.gain = torch.bmm(self.block_inverse, coupling)  # B_t^-1 C_t (block_inverse is symmetric)
+        schur = beta - torch.einsum("tis,tir->sr", coupling, self.gain)
+        self.schur_inverse = _spd_inverse(schur) if free_b else torch.zeros_like(beta)
+        self.coupling = coupling
 
     def __call__(self, vx: Tensor, vb: Tensor) -> tuple[Tensor, Tensor]:
         s = self.s
@@ -186,7 +198,11 @@ class _Operator:
         return (self.damp_x * vx * vx * self.free_x).sum() + self.free_b * (self.damp_b * vb * vb).sum()
 
     def precondition(self, rx: Tensor, rb: Tensor) -> tuple[Tensor, Tensor]:
-        return _matvec(self.block_inverse, rx) * self.free_x, self.beta_inverse @ rb
+        num_betas = rb.shape[0]
+        y = _matvec(self.block_inverse, rx * self.free_x)  # B_t^-1 r_t
+        zb = self.schur_inverse @ (rb - y.reshape(-1) @ self.coupling.reshape(-1, num_betas))
+        zx = y - (self.gain.reshape(-1, num_betas) @ zb).view_as(y)
+        return zx * self.free_x, zb * self.free_b
 
 
 def _pcg(op: _Operator, bx: Tensor, bb: Tensor, iterations: int, tolerance: float) -> tuple[Tensor, Tensor, int]:

@@ -7,42 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from numpy.typing import NDArray
 
 from calibration.progress import CancelToken, Progress
 from mocap.body.alignment import FitError
 from mocap.body.fitting import FitConfig, fit_smpl, fit_smpl_iter
-from mocap.body.keypoints import body_keypoint_map
-from mocap.body.layer import SmplLayer
 from mocap.body.result import SmplFit
 from mocap.body.synthetic_model import SyntheticModel
+from mocap.body.synthetic_motion import KnownMotion, observe_keypoints, random_motion
 from mocap.errors import CancelledError
 from mocap.poses3d import Poses3D
-from mocap.skeleton.layouts import SMPL24, KeypointLayout, get_layout
-from tests.mocap.body.conftest import KnownMotion, known_motion
+from mocap.skeleton.layouts import SMPL24, get_layout
 
 log = logging.getLogger(__name__)
-
-
-def observe(
-    synthetic: SyntheticModel, motion: KnownMotion, layout: KeypointLayout
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Exact keypoints of ``layout`` (T, J, 3) from the motion, NaN where the layout has no SMPL point,
-    and the true SMPL joints (T, 24, 3)."""
-    layer = SmplLayer(synthetic.model, dtype=torch.float64)
-    mapping = body_keypoint_map(layout, synthetic.model.num_vertices, synthetic.vertex_keypoints)
-    out = layer(
-        torch.tensor(motion.betas),
-        torch.tensor(motion.poses.reshape(-1, 24, 3)),
-        torch.tensor(motion.trans),
-        vertex_ids=torch.tensor(mapping.vertex_ids),
-    )
-    assert out.vertices is not None
-    points = torch.cat([out.joints, out.vertices], dim=1).numpy()
-    keypoints = np.full((len(motion.trans), layout.num_joints, 3), np.nan)
-    keypoints[:, mapping.fitted] = points[:, mapping.source[mapping.fitted]]
-    return keypoints, out.joints.numpy()
 
 
 def errors(fit: SmplFit, motion: KnownMotion, true_joints: NDArray[np.float64]) -> dict[str, float]:
@@ -58,8 +35,8 @@ def errors(fit: SmplFit, motion: KnownMotion, true_joints: NDArray[np.float64]) 
 
 def test_known_answer_smpl24(synthetic: SyntheticModel) -> None:
     """Acceptance 1: SMPL joints + 1 cm noise -> fitted joints within 1.5 cm MPJPE of the truth."""
-    motion = known_motion(frames=16, seed=1)
-    clean, true_joints = observe(synthetic, motion, SMPL24)
+    motion = random_motion(frames=16, seed=1)
+    clean, true_joints = observe_keypoints(synthetic.model, motion, SMPL24)
     noisy = clean + np.random.default_rng(2).normal(0.0, 0.01, clean.shape)
     fit = fit_smpl(Poses3D.from_points(noisy[:, None], SMPL24, motion.fps), synthetic.model)[0]
     result = errors(fit, motion, true_joints)
@@ -77,8 +54,8 @@ def test_known_answer_smpl24(synthetic: SyntheticModel) -> None:
 def test_known_answer_detector_layout(synthetic: SyntheticModel) -> None:
     """BODY_25B keypoints (joints, approximate hips/neck, nose/eyes/ears/toes/heels from vertices)."""
     layout = get_layout("body_25b")
-    motion = known_motion(frames=12, seed=8)
-    clean, true_joints = observe(synthetic, motion, layout)
+    motion = random_motion(frames=12, seed=8)
+    clean, true_joints = observe_keypoints(synthetic.model, motion, layout)
     noisy = clean + np.random.default_rng(9).normal(0.0, 0.01, clean.shape)
     poses = Poses3D.from_points(noisy[:, None], layout, motion.fps)
     fit = fit_smpl(poses, synthetic.model, vertex_keypoints=synthetic.vertex_keypoints)[0]
@@ -92,8 +69,8 @@ def test_known_answer_detector_layout(synthetic: SyntheticModel) -> None:
 
 
 def test_missing_joints_and_unobserved_frames(synthetic: SyntheticModel) -> None:
-    motion = known_motion(frames=12, seed=4)
-    clean, true_joints = observe(synthetic, motion, SMPL24)
+    motion = random_motion(frames=12, seed=4)
+    clean, true_joints = observe_keypoints(synthetic.model, motion, SMPL24)
     rng = np.random.default_rng(5)
     noisy = clean + rng.normal(0.0, 0.01, clean.shape)
     noisy[rng.random(noisy.shape[:2]) < 0.2] = np.nan
@@ -108,8 +85,8 @@ def test_missing_joints_and_unobserved_frames(synthetic: SyntheticModel) -> None
 
 
 def test_progress_and_cancel(synthetic: SyntheticModel) -> None:
-    motion = known_motion(frames=5, seed=6)
-    clean, _ = observe(synthetic, motion, SMPL24)
+    motion = random_motion(frames=5, seed=6)
+    clean, _ = observe_keypoints(synthetic.model, motion, SMPL24)
     poses = Poses3D.from_points(clean[:, None], SMPL24, motion.fps)
     config = FitConfig(global_iterations=2, body_iterations=3)
     reports: list[Progress] = []
@@ -139,8 +116,8 @@ def test_unfittable_input(synthetic: SyntheticModel) -> None:
 
 
 def test_smpl_npz_round_trip(synthetic: SyntheticModel, tmp_path: Path) -> None:
-    motion = known_motion(frames=4, seed=7)
-    clean, _ = observe(synthetic, motion, SMPL24)
+    motion = random_motion(frames=4, seed=7)
+    clean, _ = observe_keypoints(synthetic.model, motion, SMPL24)
     poses = Poses3D.from_points(clean[:, None], SMPL24, motion.fps, person_id=[3])
     fit = fit_smpl(poses, synthetic.model, FitConfig(global_iterations=1, body_iterations=2))[0]
     path = fit.save(tmp_path / "smpl.npz")

@@ -15,19 +15,18 @@ from mocap.body.mesh import MeshExportError, export_meshes_iter, posed_vertices
 from mocap.body.model_file import save_model_npz
 from mocap.body.result import SmplFit
 from mocap.body.synthetic_model import SyntheticModel
+from mocap.body.synthetic_motion import observe_keypoints, random_motion
 from mocap.cli import main
 from mocap.poses3d import Poses3D
 from mocap.skeleton.layouts import get_layout
-from tests.mocap.body.conftest import known_motion
-from tests.mocap.body.test_fitting import observe
 
 QUICK = FitConfig(global_iterations=2, body_iterations=4)
 
 
 @pytest.fixture(scope="module")
 def small_fit(synthetic: SyntheticModel) -> SmplFit:
-    motion = known_motion(frames=3, seed=11)
-    clean, _ = observe(synthetic, motion, get_layout("smpl24"))
+    motion = random_motion(frames=3, seed=11)
+    clean, _ = observe_keypoints(synthetic.model, motion, get_layout("smpl24"))
     return fit_smpl(Poses3D.from_points(clean[:, None], get_layout("smpl24"), motion.fps), synthetic.model, QUICK)[0]
 
 
@@ -87,8 +86,8 @@ def _drain(generator):  # type: ignore[no-untyped-def]
 
 def test_cli_fit_smpl(synthetic: SyntheticModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     layout = get_layout("body_25b")
-    motion = known_motion(frames=6, seed=12)
-    clean, true_joints = observe(synthetic, motion, layout)
+    motion = random_motion(frames=6, seed=12)
+    clean, true_joints = observe_keypoints(synthetic.model, motion, layout)
     noisy = clean + np.random.default_rng(13).normal(0.0, 0.01, clean.shape)
     Poses3D.from_points(noisy[:, None], layout, motion.fps, person_id=[4]).save(tmp_path / "poses3d.npz")
     model = save_model_npz(synthetic.model, tmp_path / "SMPL_NEUTRAL.npz")
