@@ -7,7 +7,8 @@
    :class:`~ui.responsiveness.ReplayFeed` of frames the synthetic studio made beforehand; counts
    the frames presented and the paints of the camera tiles and the 3D view. Then the same with the
    synthetic studio itself as the feed (it renders four images per frame on the same cores: the
-   feed, not the window, is then the limit).
+   feed, not the window, is then the limit), and with the live engine of :mod:`mocap.live` on the
+   rendered studio (capture threads, detection from the frames, tracking, triangulation).
 2. **Event-loop latency while a take processes**: a take of ``--frames`` frames (4 cameras,
    3 people) is processed by the processing controller (association, triangulation, filtering in
    a job) while :class:`~ui.responsiveness.EventLoopProbe` times a 10 ms timer on the GUI thread.
@@ -128,7 +129,7 @@ def main() -> int:
     code = 0
     try:
         from ui.app import application
-        from ui.controllers.live import demo_feed
+        from ui.controllers.live import demo_feed, engine_feed
         from ui.main_window import MainWindow
         from ui.subprocess_jobs import warm_up
 
@@ -142,6 +143,8 @@ def main() -> int:
         print("live, replayed frames:", measure_live(app, window, args.seconds), flush=True)
         window.live.set_feed_factory(demo_feed)  # the synthetic studio rendering its images live
         print("live, synthetic studio:", measure_live(app, window, args.seconds), flush=True)
+        window.live.set_feed_factory(engine_feed)  # mocap.live's engine on the rendered studio
+        print("live, live engine:", measure_live(app, window, args.seconds), flush=True)
         print(measure_processing(app, window, args.frames), flush=True)
         window.close()
     finally:

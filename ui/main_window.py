@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ui.controllers.calibration import CalibrationController
 from ui.controllers.display import REVIEW, DisplayController
 from ui.controllers.export import ExportController
-from ui.controllers.live import FeedFactory, LiveController, demo_feed
+from ui.controllers.live import LIVE_SOURCES, FeedFactory, LiveController, demo_feed
 from ui.controllers.playback import PlaybackController
 from ui.controllers.plots import PlotsController
 from ui.controllers.processing import ProcessingController
@@ -57,6 +57,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.jobs = JobRunner(parent=self)
         self.display = DisplayController(self)
         self.playback = PlaybackController(self)
+        self._feed_factory = feed_factory
         self.live = LiveController(self.display, self.jobs, feed_factory, self)
         self.review = ReviewController(self.display, self.playback, self.jobs, self)
         self.plots = PlotsController(self.review, self.jobs, self)
@@ -155,6 +156,16 @@ class MainWindow(QtWidgets.QMainWindow):
         quit_action = menu.addAction("Quit")
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        live_menu = self.menuBar().addMenu("&Live")
+        live_menu.addAction(self.live_action)
+        live_menu.addSeparator()
+        self.live_sources = QtGui.QActionGroup(self)
+        for index, (label, factory) in enumerate(LIVE_SOURCES.items()):
+            source = QtGui.QAction(label, self, checkable=True)
+            source.setChecked(index == 0 and self._feed_factory is demo_feed)
+            source.triggered.connect(lambda _checked, f=factory: self.live.set_feed_factory(f))
+            self.live_sources.addAction(source)
+            live_menu.addAction(source)
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.session_dock, self.plots_dock, self.messages_dock):
             view_menu.addAction(dock.toggleViewAction())

@@ -167,3 +167,39 @@ def test_review_load_error_is_a_message(qtbot, jobs, display_views, tmp_path):
         review.open_results_folder(tmp_path / "nothing")
     assert "no such folder" in failed.args[0]
     assert review.take is None
+
+
+def test_live_engine_feeds_the_views(qtbot, jobs, display_views):
+    """The live engine of mocap.live (rendered studio, capture, detection, tracking) behind the
+    same LiveFeed protocol: its frames reach the tiles (with the camera images) and the 3D view."""
+    from ui.controllers.live import engine_feed
+
+    display, grid, scene = display_views
+    live = LiveController(display, jobs, engine_feed)
+    assert not scene.person_labels()
+    with qtbot.waitSignal(live.running_changed, timeout=60_000) as started:
+        live.start()
+    assert started.args == [True] and len(grid.tiles) == 4
+    qtbot.waitUntil(lambda: live.frames_shown >= 3, timeout=60_000)
+    tile = grid.tiles[0].tile
+    assert tile.image is not None and tile.image.shape == (480, 640, 3) and tile.xy is not None
+    qtbot.waitUntil(lambda: len(display.frame().person_ids) > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: bool(scene.person_labels()), timeout=10_000)
+    live.stop()
+    jobs.wait(60_000)
+
+
+def test_live_source_can_be_swapped(qtbot, jobs, display_views):
+    display, _grid, _scene = display_views
+    live = LiveController(display, jobs, small_feed)
+    with qtbot.waitSignal(live.running_changed, timeout=10_000):
+        live.start()
+    first = live.feed
+    with qtbot.waitSignal(live.running_changed, timeout=10_000) as stopped:
+        live.set_feed_factory(lambda: SyntheticLiveFeed(StudioConfig(seed=2, num_cameras=3, resolution=(320, 240))))
+    assert stopped.args == [False] and not live.running
+    with qtbot.waitSignal(live.running_changed, timeout=10_000):
+        live.start()
+    assert live.feed is not first and len(live.feed.rig) == 3
+    live.stop()
+    jobs.wait(10_000)

@@ -41,6 +41,31 @@ def demo_feed() -> LiveFeed:
     return SyntheticLiveFeed(config, render_images=True)
 
 
+def engine_feed(sources: tuple[str, ...] = ("synthetic",), detector: str = "studio") -> LiveFeed:
+    """The live engine of :mod:`mocap.live` (capture, detection, tracking, triangulation, smoothing).
+
+    The default runs it on the rendered synthetic studio (4 cameras at 640x480, 3 people) with the
+    studio detector (keypoints read from the rendered frames): the whole capture path at full rate
+    on a CPU. ``sources=("device:0", ...)`` with ``detector="blazepose"`` runs it on cameras.
+
+    Raises:
+        MocapError: sources that cannot be opened, no calibration for cameras (from
+            :func:`mocap.live.setup.build_engine`).
+    """
+    from mocap.live.settings import LiveConfig
+    from mocap.live.setup import LiveOptions, build_engine
+
+    options = LiveOptions(sources=sources, cameras=4, people=3, fps=30.0, size=(640, 480), detector=detector)
+    return build_engine(options, LiveConfig(fps=30.0, publish_images=True))
+
+
+#: Live sources offered in the window: label -> feed factory.
+LIVE_SOURCES: dict[str, FeedFactory] = {
+    "synthetic studio (simulated detector)": demo_feed,
+    "live engine on the rendered studio (capture, detection, tracking)": engine_feed,
+}
+
+
 @dataclass
 class _Started:
     feed: LiveFeed
