@@ -34,7 +34,6 @@ of the camera's size and reports nobody.
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
@@ -52,6 +51,7 @@ from mocap.capture.sources import CaptureSource
 from mocap.detection.protocol import Detector
 from mocap.errors import MismatchError, MocapError
 from mocap.live.frames import LiveError, LiveFrame, LiveStats, latency_stats
+from mocap.live.history import History
 from mocap.live.latest import LatestSlot
 from mocap.live.reconstruct import LiveReconstructor
 from mocap.live.settings import STAGES, Detected, LiveConfig, LiveRecording, StageSummary
@@ -106,8 +106,7 @@ class LiveEngine:
         self._detected: LatestSlot[Detected] = LatestSlot()
         self._lock = threading.Lock()
         self._latest: LiveFrame | None = None
-        self._latencies: collections.deque[float] = collections.deque(maxlen=self.config.history)
-        self._stages: collections.deque[dict[str, float]] = collections.deque(maxlen=self.config.history)
+        self._history = History(self.config.history, ("latency_s", *STAGES))
         self._published = 0
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -200,7 +199,7 @@ class LiveEngine:
         """Published frame sets, drops (skipped by latest-wins plus dropped by the grabber), rate
         and latency percentiles over the kept frame sets."""
         with self._lock:
-            latencies = list(self._latencies)
+            latencies = self._history.column("latency_s")
             published = self._published
         end = self._stopped if self._stopped is not None else time.monotonic()
         return latency_stats(latencies, published, self.dropped, end - self._started if self._started else 0.0)
@@ -241,11 +240,10 @@ class LiveEngine:
 
     def stage_summary(self) -> dict[str, StageSummary]:
         """Per stage (:data:`STAGES`) mean, median and 95th percentile over the kept frame sets."""
-        with self._lock:
-            rows = list(self._stages)
         out = {}
         for stage in STAGES:
-            values = np.array([r[stage] for r in rows if stage in r])
+            with self._lock:
+                values = self._history.column(stage)
             if values.size:
                 out[stage] = StageSummary(
                     float(values.mean()), float(np.percentile(values, 50)), float(np.percentile(values, 95))
@@ -374,8 +372,7 @@ class LiveEngine:
                 with self._lock:
                     self._latest = frame
                     self._published += 1
-                    self._latencies.append(frame.latency_s)
-                    self._stages.append(dict(frame.stage_ms))
+                    self._history.append({"latency_s": frame.latency_s, **frame.stage_ms})
         except BaseException as exc:  # reported to the consumer by latest()
             log.error("live reconstruction failed: %s", exc)
             self._error = exc

@@ -10,7 +10,7 @@ frame set the poses were made from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,9 +93,11 @@ class LiveFeed(Protocol):
     def stats(self) -> LiveStats: ...
 
 
-def latency_stats(latencies_s: list[float], published: int, dropped: int, seconds: float) -> LiveStats:
-    """Summarise latencies (seconds) into a :class:`LiveStats`."""
-    values: Any = np.array(latencies_s) * 1000.0 if latencies_s else np.array([np.nan])
+def latency_stats(
+    latencies_s: Sequence[float] | NDArray[np.float64], published: int, dropped: int, seconds: float
+) -> LiveStats:
+    """Summarise latencies (seconds) into a :class:`LiveStats` (NaN percentiles when there are none)."""
+    values: Any = np.asarray(latencies_s, dtype=np.float64) * 1000.0 if len(latencies_s) else np.array([np.nan])
     return LiveStats(
         published=published,
         dropped=dropped,
