@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="torch device of the detector: cpu, cuda, cuda:N")
     parser.add_argument("--fp16", action="store_true", help="detector networks in half precision")
     parser.add_argument("--threads", type=int, help="torch CPU threads (not part of the cache key)")
+    parser.add_argument(
+        "--sync",
+        choices=("none", "keypoints", "audio"),
+        help="videos recorded without sync: estimate clock offsets from keypoint motion or sound (default none)",
+    )
     parser.add_argument("--method", choices=("robust", "dlt"), help="triangulation method (default robust)")
     parser.add_argument("--no-filter", action="store_true", help="no gap filling or smoothing")
     parser.add_argument("--cutoff-hz", type=float, help="smoothing cutoff, Hz (default 6)")
@@ -93,6 +98,8 @@ def build_config(args: argparse.Namespace, base: dict[str, Any]) -> PipelineConf
     document["detect"] = detect
     if args.people is not None:
         document["people"] = args.people
+    if args.sync is not None:
+        document["sync"] = args.sync
     if args.method is not None:
         document["triangulation"]["method"] = args.method
     if args.no_filter:

@@ -65,6 +65,14 @@ class PipelineConfig(BaseModel):
         1, ge=1, le=64, description="People in the take: 1 takes the single-person rule, more multi-person association."
     )
     detect: DetectStageConfig = Field(default_factory=DetectStageConfig)
+    sync: Literal["none", "keypoints", "audio"] = Field(
+        "none",
+        description="Videos recorded without sync: re-time the views by offsets estimated from keypoint motion or "
+        "sound (mocap.capture.offsets) before triangulating; 'none' trusts the take's timestamps.",
+    )
+    min_sync_confidence: float = Field(
+        0.15, ge=0, le=1, description="Refuse offsets estimated with less confidence than this (one line, per view)."
+    )
     triangulation: TriangulationConfig = Field(default_factory=TriangulationConfig)
     filtering: FilterConfig | None = Field(
         default_factory=FilterConfig, description="Gap filling and smoothing; None passes the poses through."
@@ -76,7 +84,12 @@ class PipelineConfig(BaseModel):
         if stage == "detect":
             return {"backend": self.detect.backend, "options": self.detect.detector_options(self.people)}
         if stage == "triangulate":
-            return {"people": self.people, "triangulation": self.triangulation.model_dump(mode="json")}
+            return {
+                "people": self.people,
+                "sync": self.sync,
+                "min_sync_confidence": self.min_sync_confidence,
+                "triangulation": self.triangulation.model_dump(mode="json"),
+            }
         if stage == "filter":
             return {"filtering": None if self.filtering is None else self.filtering.model_dump(mode="json")}
         if stage == "export":

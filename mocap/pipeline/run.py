@@ -41,8 +41,13 @@ log = logging.getLogger(__name__)
 
 DETECTIONS_FILE = "keypoints2d.npz"
 POSES_FILE = "poses3d.npz"
+OFFSETS_FILE = "offsets.json"
 
 T = TypeVar("T")
+
+
+class SyncError(MocapError, ValueError):
+    """Clock offsets between the videos cannot be estimated with the confidence asked for."""
 
 
 class StageNotCachedError(MocapError, LookupError):
@@ -202,8 +207,14 @@ def run_take_iter(
             detections = yield from _detect(take, config, camera_names, cancel)
             outputs = [detections.save(folder / DETECTIONS_FILE)]
         elif stage == "triangulate":
-            poses = yield from _triangulate(rig, _present(detections, stage), config, cancel)
-            outputs = [poses.save(folder / POSES_FILE)]
+            timed = _present(detections, stage)
+            outputs = []
+            if config.sync != "none":
+                yield Progress("sync", 0, 1)
+                timed, offsets_file = _synchronise(take, timed, config, folder)
+                outputs.append(offsets_file)
+            poses = yield from _triangulate(rig, timed, config, cancel)
+            outputs.insert(0, poses.save(folder / POSES_FILE))
         elif stage == "filter":
             poses = _filter(_present(poses, stage), config)
             yield Progress("filter", 1, 1)
@@ -233,6 +244,49 @@ def _detect(
 
     detector = create_detector(config.detect.backend, **config.detect.detector_options(config.people))
     return (yield from detect_take_iter(take, detector, camera_names, cancel=cancel))
+
+
+def _synchronise(
+    take: Take, detections: Detections2D, config: PipelineConfig, folder: Path
+) -> tuple[Detections2D, Path]:
+    """Detections re-timed by estimated clock offsets, and ``offsets.json`` recording them.
+
+    Raises:
+        SyncError: no audio in a video (``audio``), or an offset less certain than allowed.
+    """
+    import json
+
+    from calibration.files import write_text_atomic
+    from mocap.capture.offsets import apply_offsets, offsets_from_audio, offsets_from_keypoints
+
+    if config.sync == "audio":
+        videos = [take.video_path(c) for c in take.camera_names]
+        estimate = offsets_from_audio(videos, take.info.fps, names=detections.camera_names)
+        if estimate is None:
+            raise SyncError(f"{take.root}: a video of the take has no sound; use sync = keypoints")
+    else:
+        estimate = offsets_from_keypoints(detections)
+    doubtful = [
+        f"{name} ({confidence:.2f})"
+        for name, confidence in zip(estimate.camera_names, estimate.confidence, strict=True)
+        if not confidence >= config.min_sync_confidence
+    ]
+    if doubtful:
+        raise SyncError(
+            f"{take.root}: clock offsets too uncertain for {', '.join(doubtful)} (below "
+            f"{config.min_sync_confidence:g}); give the videos sound or trim them to start together"
+        )
+    record = {
+        "method": estimate.method,
+        "reference": estimate.reference,
+        "cameras": list(estimate.camera_names),
+        "offsets_frames": [round(float(o), 3) for o in estimate.offsets_frames],
+        "whole_frames": [int(o) for o in estimate.whole_frames],
+        "confidence": [round(float(c), 3) for c in estimate.confidence],
+    }
+    path = write_text_atomic(folder / OFFSETS_FILE, json.dumps(record, indent=2) + "\n")
+    log.info("%s: clock offsets (frames) %s", take.root, record["whole_frames"])
+    return apply_offsets(detections, estimate.whole_frames), path
 
 
 def _associator(people: int) -> Callable[..., Any]:

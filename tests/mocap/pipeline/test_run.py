@@ -167,3 +167,35 @@ def test_several_people_go_through_multi_person_association(tmp_path, monkeypatc
     assert (result.poses.person_id >= 0).sum() == 2
     assert scores.mpjpe_m < 0.03 and scores.matched_fraction > 0.9 and scores.id_switches == 0
     assert len(result.exports) == 2 and all(p.name.startswith("two_person") for p in result.exports)
+
+
+def test_videos_recorded_without_sync_are_re_timed_by_their_keypoints(tmp_path, monkeypatch):
+    import json
+
+    from mocap.detection import registry
+    from mocap.pipeline.run import SyncError
+    from mocap.session.importing import import_videos
+    from mocap.synthetic.studio import StudioConfig, generate_take
+
+    from .conftest import OracleDetector, write_videos
+
+    offsets = (0, 3, -5, 7)
+    config = StudioConfig(num_cameras=4, num_frames=240, noise_px=1.0, missed_rate=0.05, seed=1)
+    synthetic = generate_take(config.model_copy(update={"time_offsets_frames": offsets}))
+    entry = registry.DetectorEntry(ORACLE, "test", lambda **_: OracleDetector(synthetic.detections))
+    monkeypatch.setitem(registry._REGISTRY, ORACLE, entry)
+    session = Session.create(tmp_path / "session")
+    session.set_calibration(synthetic.rig)
+    take = import_videos(session, write_videos(tmp_path, synthetic.rig.names, 240), name="unsynced")
+    stages = ["detect", "triangulate"]
+    trusting = run_take(take, oracle_config(filtering=None), stages=stages)
+    synced = run_take(take, oracle_config(filtering=None, sync="keypoints"), stages=stages)
+    record = json.loads((take.derived_dir / "triangulate" / "offsets.json").read_text())
+    assert record["whole_frames"] == list(offsets) and min(record["confidence"]) > 0.15
+    inner = slice(10, -10)  # frames every view saw after re-timing
+    truth = synthetic.poses.xyz[inner]
+    assert mpjpe(synced.poses.xyz[inner], truth) < 0.015 < mpjpe(trusting.poses.xyz[inner], truth)
+    with pytest.raises(SyncError, match=r"has no sound; use sync = keypoints"):
+        run_take(take, oracle_config(filtering=None, sync="audio"), stages=stages)
+    with pytest.raises(SyncError, match=r"clock offsets too uncertain for cam_2 \(0\.\d\d\)"):
+        run_take(take, oracle_config(filtering=None, sync="keypoints", min_sync_confidence=1.0), stages=stages)
