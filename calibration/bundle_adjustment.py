@@ -11,7 +11,8 @@ scale), 6 per board frame, and with ``refine_intrinsics`` 9 per camera (fx, fy, 
 p2, k3). The rigid board has 6 unknowns per frame where free 3D corners (as aniposelib optimises)
 have 3 per corner, so the problem is smaller and the board's flatness and size are enforced.
 
-Solved with ``scipy.optimize.least_squares`` (trust-region reflective) and a robust loss
+Solved with ``scipy.optimize.least_squares`` (trust-region reflective, ``lsmr`` inner solver on a
+block-Jacobi preconditioned change of variables, see :func:`_block_preconditioner`) and a robust loss
 (``soft_l1``, scale ``f_scale_px``), with the Jacobian's sparsity given (``jac_sparsity``: each
 residual depends on one camera and one board only), so finite differences cost a dozen residual
 evaluations per Jacobian instead of one per unknown. Observations whose residual exceeds
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -260,6 +262,22 @@ class _Layout:
         )
         return cams, boards, intr
 
+    def groups(self) -> list[NDArray[np.int64]]:
+        """Parameter columns that are preconditioned together: per camera its pose (when free) and
+        its intrinsics (when refined), per board its pose."""
+        out = []
+        for camera in range(self.num_cameras):
+            cols: list[int] = []
+            if camera in self.camera_offset:
+                cols.extend(range(self.camera_offset[camera], self.camera_offset[camera] + 6))
+            if self.refine_intrinsics:
+                start = self.intrinsic_start + _INTRINSIC_SIZE * camera
+                cols.extend(range(start, start + _INTRINSIC_SIZE))
+            if cols:
+                out.append(np.array(cols, dtype=np.int64))
+        out.extend(np.arange(6, dtype=np.int64) + self.board_start + 6 * b for b in range(self.num_boards))
+        return out
+
     def columns(self, observations: BoardObservations) -> NDArray[np.int64]:
         """Parameter column of each derivative block entry (M, 21): camera pose (6), board pose (6),
         intrinsics (9); -1 where the entry is not a parameter (fixed camera, fixed intrinsics)."""
@@ -283,6 +301,26 @@ class _Layout:
         cols = np.broadcast_to(columns[:, None, :], (m, 2, 21))
         mask = np.broadcast_to(valid[:, None, :], (m, 2, 21))
         return csr_matrix((blocks[mask], (rows[mask], cols[mask])), shape=(2 * m, self.size))
+
+
+def _block_preconditioner(jac: object, groups: list[NDArray[np.int64]], size: int) -> Any:
+    """Sparse block-diagonal ``P`` (size, size): per group, ``(J_g^T J_g)^(-1/2)`` (eigenvalues floored
+    at 1e-12 of the largest, so an unobserved direction stays finite)."""
+    from scipy.sparse import csc_matrix, csr_matrix
+
+    gram = (csc_matrix(jac).T @ csc_matrix(jac)).tocsr()
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    values: list[NDArray[np.float64]] = []
+    for group in groups:
+        block = gram[group][:, group].toarray()
+        eigenvalues, vectors = np.linalg.eigh(block)
+        floor = max(float(eigenvalues.max()), 1e-300) * 1e-12
+        inverse_root = (vectors / np.sqrt(np.maximum(eigenvalues, floor))) @ vectors.T
+        rows.append(np.repeat(group, len(group)))
+        cols.append(np.tile(group, len(group)))
+        values.append(inverse_root.ravel())
+    return csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size))
 
 
 def _intrinsic_vectors(matrices: NDArray[np.float64], distortions: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -358,27 +396,45 @@ def _bundle_adjust(
     initial_rms = float(np.sqrt(np.mean(np.sum(initial**2, axis=1))))
     inliers = np.ones(len(observations), dtype=bool)
     evaluations = 0
+    groups = layout.groups()
     for attempt in range(2):
         subset = observations.subset(inliers)
+        columns = all_columns[inliers]
+        # block-Jacobi preconditioning by a change of variables x = x0 + P z, with P the inverse
+        # square root of each block of J^T J at the start (one camera's pose and lens, or one board
+        # pose): lsmr then sees near-orthonormal blocks and needs far fewer inner iterations
+        origin = x.copy()
+        preconditioner = _block_preconditioner(jacobian(origin, subset, columns), groups, layout.size)
+
+        def residuals_z(
+            z: NDArray[np.float64], obs: BoardObservations, cols: NDArray[np.int64], x0: Any, p: Any
+        ) -> NDArray[np.float64]:
+            return residuals(x0 + p @ z, obs, cols)
+
+        def jacobian_z(z: NDArray[np.float64], obs: BoardObservations, cols: NDArray[np.int64], x0: Any, p: Any) -> Any:
+            jac: Any = jacobian(x0 + p @ z, obs, cols)
+            return jac @ p
+
         solution = least_squares(
-            residuals,
-            x,
-            jac=jacobian,
+            residuals_z,
+            np.zeros(layout.size),
+            jac=jacobian_z,
             method="trf",
             tr_solver="lsmr",
-            # inner solves to near machine precision: looser ones (scipy's default) make the outer
-            # iteration crawl when intrinsics are free (ill-conditioned normal equations)
-            tr_options={"atol": 1e-12, "btol": 1e-12},
+            # tighter inner solves than scipy's default: looser ones make the outer iteration crawl
+            # when intrinsics are free; with the preconditioner 1e-8 gives the same solution as 1e-12
+            # (caliscope and synthetic rigs) in half the time
+            tr_options={"atol": 1e-8, "btol": 1e-8},
             loss=options.loss,
             f_scale=options.f_scale_px,
-            x_scale="jac",
+            x_scale=1.0,
             ftol=options.ftol,
             xtol=1e-10,
             gtol=1e-10,
             max_nfev=options.max_nfev,
-            args=(subset, all_columns[inliers]),
+            args=(subset, columns, origin, preconditioner),
         )
-        x = solution.x
+        x = origin + preconditioner @ solution.x
         evaluations += int(solution.nfev)
         norms = np.linalg.norm(residuals(x, observations, all_columns).reshape(-1, 2), axis=1)
         limit = max(options.outlier_min_px, options.outlier_factor * float(np.median(norms)))

@@ -71,7 +71,11 @@ class CalibrationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     intrinsics: IntrinsicsOptions = Field(default_factory=IntrinsicsOptions, description="Intrinsic calibration.")
-    bundle: BundleOptions = Field(default_factory=BundleOptions, description="Bundle adjustment.")
+    bundle: BundleOptions = Field(
+        default_factory=lambda: BundleOptions(refine_intrinsics=True),
+        description="Bundle adjustment; by default lens and poses are adjusted jointly from every view "
+        "(more accurate on the synthetic and caliscope rigs than intrinsics from close-ups alone).",
+    )
     intrinsic_max_scan: int = Field(400, ge=1, description="Most frames searched per intrinsic input.")
     extrinsic_step: int = Field(1, ge=1, description="Search every N-th frame of the extrinsic videos.")
     marker_max_side: int = Field(1280, ge=0, description="Long side of the image ChArUco markers are searched in.")

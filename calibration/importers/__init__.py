@@ -2,7 +2,8 @@
 
 Formats (``FORMATS``): ``anipose`` (anipose/aniposelib and Pose2Sim TOML; also written by
 :func:`calibration.rig_toml.save_rig`), ``qualisys`` (Qualisys ``.qca.txt`` XML), ``panoptic``
-(CMU Panoptic ``calibration_*.json``) and ``easymocap`` (EasyMocap ``intri.yml`` + ``extri.yml``).
+(CMU Panoptic ``calibration_*.json``), ``easymocap`` (EasyMocap ``intri.yml`` + ``extri.yml``) and
+``caliscope`` (caliscope ``camera_array.toml``, named explicitly: its suffix is ``.toml`` too).
 Every reader raises :class:`~calibration.errors.MissingFileError` or
 :class:`~calibration.errors.FileFormatError` with one line naming the file and the field.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from calibration.errors import FileFormatError, MissingFileError
 from calibration.rig import CameraRig
 
-FORMATS = ("anipose", "qualisys", "panoptic", "easymocap")
+FORMATS = ("anipose", "qualisys", "panoptic", "easymocap", "caliscope")
 
 
 def _reader(fmt: str) -> Callable[[Path], CameraRig]:
@@ -35,6 +36,10 @@ def _reader(fmt: str) -> Callable[[Path], CameraRig]:
         from calibration.importers.easymocap import load_easymocap
 
         return load_easymocap
+    if fmt == "caliscope":
+        from calibration.importers.caliscope import load_caliscope
+
+        return load_caliscope
     raise ValueError(f"unknown calibration format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

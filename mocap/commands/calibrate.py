@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--known-points", type=Path, help="TOML of known world points and their pixels")
     parser.add_argument("--extrinsic-step", type=int, default=1, help="search every N-th extrinsic frame (default 1)")
     parser.add_argument(
-        "--refine-intrinsics", action="store_true", help="also adjust intrinsics in the bundle adjustment"
+        "--fixed-intrinsics",
+        action="store_true",
+        help="keep each camera's intrinsics from its own calibration (default: adjust them in the bundle adjustment)",
     )
 
 
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     options = CalibrationOptions(
         floor_frame=args.floor_frame,
         extrinsic_step=max(1, args.extrinsic_step),
-        bundle=BundleOptions(refine_intrinsics=args.refine_intrinsics),
+        bundle=BundleOptions(refine_intrinsics=not args.fixed_intrinsics),
     )
     result = run_with_bar(calibrate_iter(board, extrinsic, intrinsic, options=options, known_points=known))
     save_rig(result.rig, args.out)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 NAME = "import-calibration"
-HELP = "convert an anipose/Pose2Sim, Qualisys, CMU Panoptic or EasyMocap calibration to rig.toml"
+HELP = "convert an anipose/Pose2Sim, Qualisys, CMU Panoptic, EasyMocap or caliscope calibration to rig.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="fmt",
-        choices=("anipose", "qualisys", "panoptic", "easymocap"),
+        choices=("anipose", "qualisys", "panoptic", "easymocap", "caliscope"),
         help="its format (default: from the file name)",
     )
     parser.add_argument("--out", type=Path, default=Path("rig.toml"), help="output rig TOML (default rig.toml)")
