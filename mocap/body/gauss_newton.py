@@ -11,10 +11,12 @@ matrix ``M`` assembled from the closed-form point Jacobians (:mod:`mocap.body.ja
 * the betas: their block and their coupling to every frame.
 
 The step solves ``(M + lambda diag(M)) step = -(T / 2) g`` (the objective is ``Phi / T`` and
-``Hessian(Phi) ~ 2 M``) by conjugate gradients preconditioned with the inverted per-frame blocks
-— no sequential loop over frames, so a GPU runs the whole take in a handful of large kernels. A
-step is kept when it lowers the objective (lambda shrinks), otherwise lambda grows and the step
-is solved again. Variables outside ``free`` (e.g. the body pose during the global stage) do not
+``Hessian(Phi) ~ 2 M``) inexactly, by conjugate gradients preconditioned with the exact inverse of
+the matrix's per-frame blocks plus the shared shape (a Schur complement on the betas, see
+:class:`_Operator`) — no sequential loop over frames, so a GPU runs the whole take in a handful of
+large kernels. A step is kept when it lowers the objective and the gain ratio (actual over
+predicted decrease) is positive; lambda then follows Nielsen's rule, else it grows and the step is
+solved again. Variables outside ``free`` (e.g. the body pose during the global stage) do not
 move.
 """
 
@@ -99,7 +101,7 @@ def _assemble(objective: Objective, jac: JacobianModel, betas: Tensor, x: Tensor
         prior = prior + 1.0 / s.pose_std_rad**2
     else:
         chosen = gmm_best_component(objective.gmm, body.reshape(frames, 69))
-        precisions = torch.as_tensor(objective.gmm.precisions, dtype=x.dtype, device=x.device)
+        precisions = objective.gmm.tensors(x)[1]
         frame[:, 3:72, 3:72] += precisions[chosen]
     frame[:, 3:72, 3:72] += torch.diag_embed(prior)
     num_joints = objective.layer.num_joints

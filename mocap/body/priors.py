@@ -86,6 +86,7 @@ class GmmPosePrior:
     precisions: NDArray[np.float64] = field(repr=False)
     constants: NDArray[np.float64] = field(repr=False)
     source: Path | None = None
+    _cache: dict[tuple[Any, Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         sizes: dict[str, int] = {}
@@ -114,28 +115,36 @@ class GmmPosePrior:
         constants = -np.log(weights / weights.sum()) + 0.5 * logdets
         return cls(np.asarray(means, dtype=np.float64), np.linalg.inv(covars), constants, source)
 
-    def penalty(self, body_pose: Tensor) -> Tensor:
-        """Max-mixture negative log-likelihood ``(B, 69)`` -> ``(B,)`` on the tensor's device."""
+    def tensors(self, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``means, precisions, constants`` as tensors of ``like``'s dtype and device (made once each)."""
         import torch
 
-        means = torch.as_tensor(self.means, dtype=body_pose.dtype, device=body_pose.device)
-        precisions = torch.as_tensor(self.precisions, dtype=body_pose.dtype, device=body_pose.device)
-        constants = torch.as_tensor(self.constants, dtype=body_pose.dtype, device=body_pose.device)
+        key = (like.dtype, like.device)
+        cache: dict[tuple[Any, Any], tuple[Tensor, Tensor, Tensor]] = self._cache
+        if key not in cache:
+            cache[key] = tuple(  # type: ignore[assignment]
+                torch.as_tensor(np.array(a), dtype=like.dtype, device=like.device)
+                for a in (self.means, self.precisions, self.constants)
+            )
+        return cache[key]
+
+    def components(self, body_pose: Tensor) -> Tensor:
+        """Per-component penalties ``(B, 69)`` -> ``(B, M)``."""
+        import torch
+
+        means, precisions, constants = self.tensors(body_pose)
         diff = body_pose[:, None, :] - means[None]  # (B, M, 69)
         mahalanobis = torch.einsum("bmi,mij,bmj->bm", diff, precisions, diff)
-        return (0.5 * mahalanobis + constants[None]).min(dim=1).values
+        return 0.5 * mahalanobis + constants[None]
+
+    def penalty(self, body_pose: Tensor) -> Tensor:
+        """Max-mixture negative log-likelihood ``(B, 69)`` -> ``(B,)`` on the tensor's device."""
+        return self.components(body_pose).min(dim=1).values
 
 
 def gmm_best_component(prior: GmmPosePrior, body_pose: Tensor) -> Tensor:
     """Index ``(B,)`` of the component that attains the max-mixture penalty for ``(B, 69)``."""
-    import torch
-
-    means = torch.as_tensor(prior.means, dtype=body_pose.dtype, device=body_pose.device)
-    precisions = torch.as_tensor(prior.precisions, dtype=body_pose.dtype, device=body_pose.device)
-    constants = torch.as_tensor(prior.constants, dtype=body_pose.dtype, device=body_pose.device)
-    diff = body_pose[:, None, :] - means[None]
-    mahalanobis = torch.einsum("bmi,mij,bmj->bm", diff, precisions, diff)
-    return (0.5 * mahalanobis + constants[None]).argmin(dim=1)
+    return prior.components(body_pose).argmin(dim=1)
 
 
 def load_gmm_prior(path: str | Path) -> GmmPosePrior:

@@ -53,7 +53,7 @@ class FitReport:
     """How a fit went.
 
     Attributes:
-        iterations: L-BFGS iterations per stage, e.g. ``{"global": 30, "body": 180}``.
+        iterations: optimisation steps per stage, e.g. ``{"global": 5, "body": 25}``.
         final_loss: objective value at the end (per frame).
         seconds: wall time of the fit.
         device: torch device it ran on.

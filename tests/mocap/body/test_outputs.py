@@ -123,3 +123,13 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
     code = main(["fit-smpl", *args])
     assert code == 2 and "--num-betas" in capsys.readouterr().err
     assert not (tmp_path / "smpl.npz").exists()
+
+
+def test_input_resolution(tmp_path: Path) -> None:
+    from mocap.commands.fit_smpl import resolve_poses
+
+    take = tmp_path / "take"
+    (take / "derived").mkdir(parents=True)
+    Poses3D.from_points(np.zeros((2, 1, 24, 3)), get_layout("smpl24"), 30.0).save(take / "derived" / "poses3d.npz")
+    assert resolve_poses(take) == take / "derived" / "poses3d.npz"
+    assert resolve_poses(take / "derived" / "poses3d.npz") == take / "derived" / "poses3d.npz"
