@@ -7,6 +7,7 @@ calibration (a reference output, not ground truth); TRC is Y-up, so world = (trc
 import numpy as np
 import pytest
 
+from calibration.errors import FileFormatError
 from calibration.rig_toml import load_rig
 from mocap.cli import main
 from mocap.formats.openpose_json import read_openpose_take
@@ -14,37 +15,14 @@ from mocap.poses3d import Poses3D
 from mocap.skeleton import BODY25B
 from mocap.triangulation import PointStatus, TriangulationConfig, triangulate_dlt
 from mocap.triangulation.single_person import triangulate_single_person
+from mocap.triangulation.studies import POSE2SIM_TAKE, pose2sim_study, read_trc
 
 pytestmark = pytest.mark.realdata
-
-TRC_ORDER = [
-    "RHip",
-    "RKnee",
-    "RAnkle",
-    "RBigToe",
-    "RSmallToe",
-    "RHeel",
-    "LHip",
-    "LKnee",
-    "LAnkle",
-    "LBigToe",
-    "LSmallToe",
-    "LHeel",
-    "Neck",
-    "Head",
-    "Nose",
-    "RShoulder",
-    "RElbow",
-    "RWrist",
-    "LShoulder",
-    "LElbow",
-    "LWrist",
-]
 
 
 @pytest.fixture(scope="module")
 def base(shared_data):
-    return shared_data / "pose2sim_demo" / "balancing_trial_reference"
+    return shared_data / POSE2SIM_TAKE
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +30,14 @@ def reference(base):
     rig = load_rig(base / "calibration_converted_by_pose2sim.toml")
     # folders cam01_json..cam04_json are matched to the rig's cam_01..cam_04 by name
     detections = read_openpose_take(base / "openpose_body25b_json", rig.names, "body25b", fps=60.0)
-    trc = np.loadtxt(base / "triangulated_reference.trc", skiprows=5)[:, 2:].reshape(-1, len(TRC_ORDER), 3)
-    return rig, detections, np.stack([trc[..., 2], trc[..., 0], trc[..., 1]], axis=-1)  # TRC is Y-up
+    names, trc = read_trc(base / "triangulated_reference.trc")
+    assert len(names) == 21 and names[:2] == ["RHip", "RKnee"]
+    return rig, detections, (names, np.stack([trc[..., 2], trc[..., 0], trc[..., 1]], axis=-1))  # TRC is Y-up
 
 
-def against_reference(poses, trc_world):
-    ours = poses.xyz[:, 0, [BODY25B.index(n) for n in TRC_ORDER]]
+def against_reference(poses, trc):
+    names, trc_world = trc
+    ours = poses.xyz[:, 0, [BODY25B.index(n) for n in names]]
     distance = np.linalg.norm(ours - trc_world, axis=-1)
     return float(np.nanmedian(distance)) * 1000, float(np.isfinite(distance).mean())
 
@@ -66,7 +46,7 @@ def test_the_take_reads_by_camera_name(reference):
     rig, detections, trc_world = reference
     assert rig.names == ("cam_01", "cam_02", "cam_03", "cam_04") and detections.camera_names == rig.names
     assert [len(c.distortion) for c in rig] == [4, 4, 4, 4]
-    assert detections.xy.shape[:2] == (100, 4) and trc_world.shape == (100, 21, 3)
+    assert detections.xy.shape[:2] == (100, 4) and trc_world[1].shape == (100, 21, 3)
 
 
 def test_plain_dlt_reproduces_the_reference_and_robust_agrees(reference, capsys):
@@ -120,3 +100,17 @@ def test_cli_on_the_real_take(base, tmp_path, capsys):
     assert code == 0 and "median reprojection error" in stdout
     poses = Poses3D.load(out)
     assert poses.num_frames == 100 and poses.fps == 60.0 and poses.valid.mean() > 0.95
+
+
+def test_the_study_prints_what_the_tests_check(base):
+    study = pose2sim_study(base)
+    assert study.plain_median < 0.005 and study.default_median < 0.005
+    assert study.plain_both > 0.95 and 5.0 < study.plain_reprojection < 20.0
+    assert "median reprojection error" in study.lines()[0]
+
+
+def test_a_file_that_is_not_a_trc_is_named(tmp_path):
+    bad = tmp_path / "bad.trc"
+    bad.write_text("not\na\ntrc\nfile\n")
+    with pytest.raises(FileFormatError, match=r"bad\.trc: not a TRC file"):
+        read_trc(bad)

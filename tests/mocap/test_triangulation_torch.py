@@ -11,10 +11,10 @@ import torch
 from mocap.errors import ShapeError
 from mocap.synthetic.studio import StudioConfig, generate_take
 from mocap.triangulation import PointStatus, triangulate_dlt, triangulate_robust
+from mocap.triangulation.studies import add_outliers, person_views
 from mocap.triangulation.torch_camera import RigTensors
 from mocap.triangulation.torch_dlt import triangulate_torch
 from tests.calibration.test_rig import ring
-from tests.mocap.test_triangulation_studio import true_person_views, with_outliers
 
 #: float32 accuracy the module docstring promises (measured ~2e-5 m on the studio's lenses).
 FLOAT32_TOLERANCE_M = 1e-4
@@ -23,8 +23,8 @@ FLOAT32_TOLERANCE_M = 1e-4
 @pytest.fixture(scope="module", params=["none", "strong"])
 def studio(request):
     take = generate_take(StudioConfig(num_frames=40, noise_px=2.0, lens=request.param, missed_rate=0.1, seed=4))
-    pixels, scores = true_person_views(take)
-    noisy, _ = with_outliers(pixels, 0.2, np.random.default_rng(9))
+    pixels, scores = person_views(take)
+    noisy, _ = add_outliers(pixels, 0.2, np.random.default_rng(9))
     return take, noisy, scores
 
 
