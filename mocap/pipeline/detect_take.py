@@ -7,11 +7,19 @@ output holds, per camera, the video frame recorded for that instant. A camera th
 so the output keeps one row per frame set and the gap stays visible downstream. Videos are
 decoded front to back with PyAV (:class:`mocap.session.media.VideoReader`), which also reads a
 recording that was cut short by a crash.
+
+Long takes are resumable inside the stage: with a ``checkpoint`` file, the keypoints found so
+far are saved every ``checkpoint_every`` frame sets (atomically, with the stage key); a run that
+finds a checkpoint with the same key decodes past those sets without detecting and goes on from
+there. The detector then starts without tracks at the resume point (it re-detects people), so a
+resumed result can differ from an uninterrupted one by that one re-detection.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,12 +27,37 @@ from numpy.typing import NDArray
 from calibration.progress import CancelToken, Progress, check_cancelled
 from mocap.detection.protocol import Detector, Frame, FrameSetDetections
 from mocap.detections2d import Detections2D
-from mocap.errors import MismatchError, MissingFileError
+from mocap.errors import FileFormatError, MismatchError, MissingFileError
+from mocap.npz_io import read_npz, scalar, write_npz
 from mocap.session.media import VideoReader
 from mocap.session.store import Take
 
+log = logging.getLogger(__name__)
+
 #: Frame sets between two progress reports.
 REPORT_EVERY = 4
+#: Frame sets between two checkpoints of a long detection.
+CHECKPOINT_EVERY = 200
+
+
+def _save_checkpoint(path: Path, key: str, results: list[FrameSetDetections], views: int, joints: int) -> None:
+    xy, score = _stack(results, views, joints)
+    write_npz(path, {"key": np.array(key), "xy": xy, "score": score})
+
+
+def _load_checkpoint(path: Path, key: str) -> list[FrameSetDetections]:
+    """The frame sets a previous run saved under the same key; none when absent, stale or unreadable."""
+    if not path.is_file():
+        return []
+    try:
+        arrays = read_npz(path, ("key", "xy", "score"), "a detection checkpoint")
+        if scalar(path, arrays, "key", str) != key:
+            log.info("%s: made with other settings; detecting from the start", path)
+            return []
+        return [FrameSetDetections(xy, score) for xy, score in zip(arrays["xy"], arrays["score"], strict=True)]
+    except (FileFormatError, MissingFileError, ValueError) as exc:
+        log.warning("%s: unusable checkpoint (%s); detecting from the start", path, exc)
+        return []
 
 
 def _stack(results: list[FrameSetDetections], num_views: int, num_joints: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +77,9 @@ def detect_take_iter(
     detector: Detector,
     camera_names: Sequence[str] | None = None,
     *,
+    checkpoint: Path | None = None,
+    checkpoint_key: str = "",
+    checkpoint_every: int | None = None,
     cancel: CancelToken | None = None,
 ) -> Generator[Progress, None, Detections2D]:
     """Detect keypoints in every frame set of ``take``.
@@ -53,6 +89,10 @@ def detect_take_iter(
         detector: a backend from :func:`mocap.detection.registry.create_detector`.
         camera_names: names to give the views (e.g. the rig's names for the take's cameras);
             default: the take's camera names.
+        checkpoint: file for partial results (module docstring); None: no checkpoints.
+        checkpoint_key: what made the partial results (the stage key); a checkpoint with
+            another key is ignored.
+        checkpoint_every: frame sets between checkpoints (default :data:`CHECKPOINT_EVERY`).
         cancel: checked between frame sets.
 
     Returns:
@@ -78,13 +118,22 @@ def detect_take_iter(
             streams.append(readers[-1].frames())
     stage = f"detect ({getattr(detector, 'name', 'detector')})"
     total = int(frame_map.shape[0])
-    results: list[FrameSetDetections] = []
+    joints = detector.layout.num_joints
+    every = max(1, checkpoint_every or CHECKPOINT_EVERY)
+    results = _load_checkpoint(checkpoint, checkpoint_key) if checkpoint is not None else []
+    results = results[:total]
+    resume = len(results)
     try:
         detector.reset(names)
-        yield Progress(stage, 0, total)
+        yield Progress(stage, resume, total, f"resuming at frame set {resume}" if resume else "")
         for index in range(total):
             check_cancelled(cancel)
             present = frame_map[index] >= 0
+            if index < resume:  # done before: decode past the frames without detecting
+                for view, stream in enumerate(streams):
+                    if present[view] and next(stream, None) is None:
+                        raise MissingFileError(f"{take.video_path(cameras[view])}: ended before frame set {index}")
+                continue
             images: list[Frame | None] = [None] * len(cameras)
             for view, stream in enumerate(streams):
                 if present[view]:
@@ -105,10 +154,12 @@ def detect_take_iter(
                 score[~present] = 0.0
                 result = FrameSetDetections(xy, score)
             results.append(result)
+            if checkpoint is not None and (index + 1) % every == 0 and index + 1 < total:
+                _save_checkpoint(checkpoint, checkpoint_key, results, len(names), joints)
             if (index + 1) % REPORT_EVERY == 0 or index + 1 == total:
                 yield Progress(stage, index + 1, total, f"frame set {index + 1}")
     finally:
         for reader in readers:
             reader.close()
-    xy, score = _stack(results, len(names), detector.layout.num_joints)
+    xy, score = _stack(results, len(names), joints)
     return Detections2D(xy, score, names, detector.layout, take.info.fps)

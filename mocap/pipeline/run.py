@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 DETECTIONS_FILE = "keypoints2d.npz"
 POSES_FILE = "poses3d.npz"
 OFFSETS_FILE = "offsets.json"
+#: Partial detections of an unfinished detect stage (see mocap.pipeline.detect_take).
+CHECKPOINT_FILE = "partial.npz"
 
 T = TypeVar("T")
 
@@ -204,8 +206,10 @@ def run_take_iter(
         stage_started = time.perf_counter()
         folder = cache.prepare(stage)
         if stage == "detect":
-            detections = yield from _detect(take, config, camera_names, cancel)
+            checkpoint = folder / CHECKPOINT_FILE
+            detections = yield from _detect(take, config, camera_names, checkpoint, keys[stage], cancel)
             outputs = [detections.save(folder / DETECTIONS_FILE)]
+            checkpoint.unlink(missing_ok=True)
         elif stage == "triangulate":
             timed = _present(detections, stage)
             outputs = []
@@ -237,13 +241,22 @@ def _present(value: T | None, stage: str) -> T:
 
 
 def _detect(
-    take: Take, config: PipelineConfig, camera_names: Sequence[str], cancel: CancelToken | None
+    take: Take,
+    config: PipelineConfig,
+    camera_names: Sequence[str],
+    checkpoint: Path,
+    key: str,
+    cancel: CancelToken | None,
 ) -> Generator[Progress, None, Detections2D]:
     from mocap.detection.registry import create_detector
     from mocap.pipeline.detect_take import detect_take_iter
 
     detector = create_detector(config.detect.backend, **config.detect.detector_options(config.people))
-    return (yield from detect_take_iter(take, detector, camera_names, cancel=cancel))
+    return (
+        yield from detect_take_iter(
+            take, detector, camera_names, checkpoint=checkpoint, checkpoint_key=key, cancel=cancel
+        )
+    )
 
 
 def _synchronise(

@@ -199,3 +199,44 @@ def test_videos_recorded_without_sync_are_re_timed_by_their_keypoints(tmp_path, 
         run_take(take, oracle_config(filtering=None, sync="audio"), stages=stages)
     with pytest.raises(SyncError, match=r"clock offsets too uncertain for cam_2 \(0\.\d\d\)"):
         run_take(take, oracle_config(filtering=None, sync="keypoints", min_sync_confidence=1.0), stages=stages)
+
+
+def test_an_interrupted_detection_resumes_from_its_checkpoint(studio, monkeypatch):
+    from mocap.pipeline import detect_take
+
+    monkeypatch.setattr(detect_take, "CHECKPOINT_EVERY", 10)
+    cancel = CancelToken()
+
+    def cancel_after_25_sets():
+        for report in run_take_iter(studio.take, oracle_config(), cancel=cancel):
+            if report.stage.startswith("detect") and report.done >= 25:
+                cancel.cancel()
+
+    with pytest.raises(CancelledError):
+        cancel_after_25_sets()
+    checkpoint = studio.take.derived_dir / "detect" / "partial.npz"
+    assert checkpoint.is_file() and not (studio.take.derived_dir / "detect" / "stage.toml").exists()
+    resumed = run_take(studio.take, oracle_config(), stages=["detect"])
+    assert studio.made[-1].calls == 36 - 20  # sets 0..19 came from the checkpoint
+    assert not checkpoint.exists()
+    whole = run_take(studio.take, oracle_config(), stages=["detect"], force=True)
+    assert studio.made[-1].calls == 36
+    np.testing.assert_array_equal(resumed.detections.xy, whole.detections.xy)
+
+
+def test_a_checkpoint_of_other_settings_is_not_used(studio, monkeypatch):
+    from mocap.pipeline import detect_take
+
+    monkeypatch.setattr(detect_take, "CHECKPOINT_EVERY", 10)
+    cancel = CancelToken()
+
+    def cancel_after_25_sets():
+        other = PipelineConfig(detect=DetectStageConfig(backend=ORACLE, options={"threshold": 0.9}))
+        for report in run_take_iter(studio.take, other, cancel=cancel):
+            if report.stage.startswith("detect") and report.done >= 25:
+                cancel.cancel()
+
+    with pytest.raises(CancelledError):
+        cancel_after_25_sets()
+    run_take(studio.take, oracle_config(), stages=["detect"])
+    assert studio.made[-1].calls == 36
