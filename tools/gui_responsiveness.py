@@ -52,6 +52,13 @@ def replay_factory(frames: int = 60):  # type: ignore[no-untyped-def]
     return lambda: ReplayFeed(source.rig, source.layout, made, 30.0)
 
 
+def plain_feed():  # type: ignore[no-untyped-def]
+    from mocap.live.synthetic_feed import SyntheticLiveFeed
+    from mocap.synthetic.studio import StudioConfig
+
+    return SyntheticLiveFeed(StudioConfig(**DEMO))  # type: ignore[arg-type]
+
+
 def measure_live(app: object, window: object, seconds: float) -> str:
     live, display, grid, scene = window.live, window.display, window.camera_grid, window.scene3d  # type: ignore[attr-defined]
     live.start()
@@ -143,6 +150,8 @@ def main() -> int:
         print("live, replayed frames:", measure_live(app, window, args.seconds), flush=True)
         window.live.set_feed_factory(demo_feed)  # the synthetic studio rendering its images live
         print("live, synthetic studio:", measure_live(app, window, args.seconds), flush=True)
+        window.live.set_feed_factory(plain_feed)  # the same without camera images
+        print("live, synthetic studio without images:", measure_live(app, window, args.seconds), flush=True)
         window.live.set_feed_factory(engine_feed)  # mocap.live's engine on the rendered studio
         print("live, live engine:", measure_live(app, window, args.seconds), flush=True)
         print(measure_processing(app, window, args.frames), flush=True)
