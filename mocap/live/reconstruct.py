@@ -2,7 +2,8 @@
 
 Per frame set (``xy (V, S, J, 2)`` pixels and ``score (V, S, J)`` from the detector):
 
-1. **associate and track**: the keypoints are undistorted to normalized coordinates and world rays
+1. **associate and track**: the keypoints are undistorted to normalized coordinates
+   (:func:`mocap.live.undistort.undistort_normalized`: OpenCV, verified against the exact model) and world rays
    and handed to :class:`~mocap.association.tracker.Tracker` (the same online tracker the offline
    association drives frame by frame), which claims detections for known people, re-triangulates
    them, rejects views that do not fit and starts new people from what is left;
@@ -34,6 +35,7 @@ from mocap.association.geometry import rays_world, view_geometry
 from mocap.association.tracker import Tracker, TrackerConfig
 from mocap.errors import ShapeError
 from mocap.filtering.one_euro import OneEuroConfig, OneEuroFilter
+from mocap.live.undistort import undistort_normalized
 from mocap.skeleton.layouts import KeypointLayout
 from mocap.triangulation.dlt import Observations, finish, solve_subset
 from mocap.triangulation.result import PointStatus, TriangulationResult
@@ -133,7 +135,7 @@ class LiveReconstructor:
         t0 = time.perf_counter()
         pixels = xy.astype(np.float64)
         scores = np.nan_to_num(score.astype(np.float64), nan=0.0)
-        normalized = self.rig.undistort_points(pixels, normalized=True)  # (V, S, J, 2)
+        normalized = np.stack([undistort_normalized(c, pixels[v]) for v, c in enumerate(self.rig.cameras)])
         rays = rays_world(self._geometry, normalized)
         self._tracker.step(frame, normalized, rays, scores)
         ids, _, slots = self._tracker.snapshot(frame, v_count, s_count)
