@@ -89,33 +89,18 @@ def triangulate_dlt_fast(
         np.any(distortion[:, 5:] != 0, axis=1), LENS12, np.where(np.any(distortion != 0, axis=1), LENS5, NO_LENS)
     )
     n = flat_px.shape[0]
-    points = np.empty((n, 3))
-    view_errors = np.empty((n, v))
-    used = np.empty((n, v), dtype=np.bool_)
-    status = np.empty(n, dtype=np.int8)
+    points, view_errors = np.empty((n, 3)), np.empty((n, v))
+    used, status = np.empty((n, v), dtype=np.bool_), np.empty(n, dtype=np.int8)
+    mean_error, n_views = np.empty(n), np.empty(n, dtype=np.int64)
     settings = (int(min_views), float(min_weight), int(iterations) if refine else 0, float(tolerance_m))
     run = run_parallel if n >= PARALLEL_MIN_POINTS else run_serial
-    run(
-        flat_px,
-        flat_w,
-        intrinsics,
-        distortion,
-        lens.astype(np.int64),
-        extrinsics,
-        settings,
-        points,
-        view_errors,
-        used,
-        status,
-    )
-    count = used.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, np.where(used, view_errors, 0.0).sum(axis=1) / count, np.nan)
+    outputs = (points, view_errors, used, status, mean_error, n_views)
+    run(flat_px, flat_w, intrinsics, distortion, lens.astype(np.int64), extrinsics, settings, *outputs)
     return TriangulationResult(
         points_world=points.reshape(batch + (3,)),
-        reprojection_error_px=mean.reshape(batch),
+        reprojection_error_px=mean_error.reshape(batch),
         view_errors_px=view_errors.reshape(batch + (v,)),
         views_used=used.reshape(batch + (v,)),
-        n_views=count.astype(np.int64).reshape(batch),
+        n_views=n_views.reshape(batch),
         status=status.reshape(batch),
     )

@@ -87,6 +87,8 @@ def _undistort(tx: float, ty: float, c: NDArray[np.float64], model: int) -> tupl
                 sy *= limit / length
         x -= sx
         y -= sy
+        if step2 < 1e-14:  # Newton converges quadratically: the error left is ~ step^2, below 1e-13
+            return x, y, det > 0.0
     return x, y, False
 
 
@@ -229,8 +231,10 @@ def _point(
     view_errors: NDArray[np.float64],
     used: NDArray[np.bool_],
     status: NDArray[np.int8],
+    mean_error: NDArray[np.float64],
+    n_views: NDArray[np.int64],
 ) -> None:
-    """Triangulate point ``i`` into the output arrays."""
+    """Triangulate point ``i`` into the output arrays (the fields of a TriangulationResult)."""
     v = weights.shape[1]
     m00 = m01 = m02 = m11 = m12 = m22 = r0 = r1 = r2 = 0.0
     count = 0
@@ -263,6 +267,8 @@ def _point(
         r1 -= w2 * (a1 * a3 + b1 * b3)
         r2 -= w2 * (a2 * a3 + b2 * b3)
     points[i, 0] = points[i, 1] = points[i, 2] = np.nan
+    mean_error[i] = np.nan
+    n_views[i] = 0
     px, py, pz, ok = _solve3(m00, m01, m02, m11, m12, m22, r0, r1, r2)
     if count < min_views or not ok:
         status[i] = _TOO_FEW if count < min_views else _DEGENERATE
@@ -283,12 +289,16 @@ def _point(
         px, py, pz = _refine(
             i, px, py, pz, pixels, weights, used, intrinsics, distortion, lens, extrinsics, iterations, tolerance
         )
+    total = 0.0
     for c in range(v):
         if used[i, c]:  # plain DLT: every usable view is used (numpy reports errors of usable views)
             _, _, _, u, vv = _project(px, py, pz, extrinsics[c], distortion[c], lens[c], intrinsics[c])
             du, dv = u - pixels[i, c, 0], vv - pixels[i, c, 1]
             view_errors[i, c] = math.sqrt(du * du + dv * dv)
+            total += view_errors[i, c]
     status[i] = _OK
+    n_views[i] = count
+    mean_error[i] = total / count
     points[i, 0], points[i, 1], points[i, 2] = px, py, pz
 
 
@@ -305,6 +315,8 @@ def run_serial(
     view_errors: NDArray[np.float64],
     used: NDArray[np.bool_],
     status: NDArray[np.int8],
+    mean_error: NDArray[np.float64],
+    n_views: NDArray[np.int64],
 ) -> None:
     min_views, min_weight, iterations, tolerance = settings
     for i in range(weights.shape[0]):
@@ -324,6 +336,8 @@ def run_serial(
             view_errors,
             used,
             status,
+            mean_error,
+            n_views,
         )
 
 
@@ -340,6 +354,8 @@ def run_parallel(
     view_errors: NDArray[np.float64],
     used: NDArray[np.bool_],
     status: NDArray[np.int8],
+    mean_error: NDArray[np.float64],
+    n_views: NDArray[np.int64],
 ) -> None:
     min_views, min_weight, iterations, tolerance = settings
     for i in numba.prange(weights.shape[0]):
@@ -359,4 +375,6 @@ def run_parallel(
             view_errors,
             used,
             status,
+            mean_error,
+            n_views,
         )
