@@ -3,7 +3,8 @@
 Each case runs the live engine (:mod:`mocap.live.engine`) on the rendered synthetic studio
 (default 4 cameras, 640x480, 30 fps, 2 people) for ``--seconds`` and reports the published frame
 rate, the share of frame sets dropped (latest wins), the latency capture -> pose published
-(p50/p95/p99) and the mean time per stage. Cases: the ``blazepose`` detector on ``--device``
+(p50/p95/p99), the CPU the whole process used (cores: CPU seconds per second, cameras and
+rendering included) and the mean time per stage. Cases: the ``blazepose`` detector on ``--device``
 (the product), the ``studio`` stand-in detector (everything but the network at full rate), and
 with ``--record`` the same while recording the take (h264 into a temporary session).
 
@@ -57,6 +58,12 @@ def _rss_bytes() -> int:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) this process used so far, seconds."""
+    times = os.times()
+    return times.user + times.system
+
+
 def _load() -> str:
     try:
         return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
@@ -87,7 +94,9 @@ def _case(args: argparse.Namespace, detector: str, record: bool) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="mocap-bench-live-") as folder:
         engine = build_engine(_options(args, detector, Path(folder) / "session" if record else None))
         engine.start()
+        cpu, wall = _cpu_seconds(), time.monotonic()
         time.sleep(args.seconds)
+        cores = (_cpu_seconds() - cpu) / (time.monotonic() - wall)
         engine.stop()
         engine.latest()  # raises if the run failed
     stats = engine.stats()
@@ -95,7 +104,7 @@ def _case(args: argparse.Namespace, detector: str, record: bool) -> list[str]:
     label = detector + (" + record" if record else "")
     row = (
         f"{label:18s} {stats.fps:6.1f} {100 * engine.dropped_fraction:6.1f} {stats.latency_p50_ms:7.0f} "
-        f"{stats.latency_p95_ms:7.0f} {stats.latency_p99_ms:7.0f}"
+        f"{stats.latency_p95_ms:7.0f} {stats.latency_p99_ms:7.0f} {cores:5.2f}"
     )
     row += "".join(f" {stages[s].mean_ms:7.1f}" if s in stages else f" {'-':>7s}" for s in STAGES)
     return [row]
@@ -111,7 +120,7 @@ def _soak(args: argparse.Namespace) -> int:
     print(f"soak: {args.soak:.0f} s, detector {detector}, {args.cameras} cameras {args.size}, {args.people} people")
     print(f"start: {_load()}")
     engine.start()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _cpu_seconds()
     try:
         while (elapsed := time.monotonic() - started) < args.soak:
             samples.append((elapsed, _rss_bytes()))
@@ -120,7 +129,8 @@ def _soak(args: argparse.Namespace) -> int:
     finally:
         engine.stop()
     samples.append((time.monotonic() - started, _rss_bytes()))
-    print(f"end: {_load()}")
+    cores = (_cpu_seconds() - cpu) / samples[-1][0]
+    print(f"end: {_load()}; this process used {cores:.2f} cores on average")
     for line in report_lines(engine):
         print(line)
     after = [rss for t, rss in samples if t >= warmup]
@@ -152,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         f"live: {args.cameras} rendered cameras {args.size} at {args.fps:g} fps, {args.people} people, "
         f"{args.seconds:g} s per case, device {args.device}; {_load()}"
     )
-    header = f"{'case':18s} {'fps':>6s} {'drop%':>6s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s}"
+    header = f"{'case':18s} {'fps':>6s} {'drop%':>6s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} {'cores':>5s}"
     print(header + "".join(f" {s[:7]:>7s}" for s in STAGES) + "   (stage columns: mean ms)")
     for detector in detectors:
         for record in (False, True) if args.record else (False,):
