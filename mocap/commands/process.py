@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
             f"3D: {poses.num_frames} frames, {int((poses.person_id >= 0).sum())} people, "
             f"{poses.valid.mean() * 100:.1f} % of joints, median reprojection error {median}"
         )
+    export = next((r for r in result.stages if r.stage == "export"), None)
     for path in result.exports:
-        print(f"  wrote {path}")
+        print(f"  {'up to date' if export is not None and export.cached else 'wrote'}: {path}")
     print(f"done in {result.seconds:.1f} s")
     return 0

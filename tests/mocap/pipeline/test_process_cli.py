@@ -11,10 +11,11 @@ def test_process_a_session_twice(studio, capsys):
     assert main(["process", str(studio.session.root), "--backend", ORACLE, "--formats", "bvh"]) == 0
     out = capsys.readouterr().out
     assert "detect       ran in" in out and "export       ran in" in out
-    assert f"wrote {studio.take.exports_dir / 'take_1.bvh'}" in out
+    assert f"wrote: {studio.take.exports_dir / 'take_1.bvh'}" in out
     assert main(["process", str(studio.take.root), "--backend", ORACLE, "--formats", "bvh"]) == 0
     out = capsys.readouterr().out
     assert all(f"{stage:12s} cached" in out for stage in ("detect", "triangulate", "filter", "export"))
+    assert f"up to date: {studio.take.exports_dir / 'take_1.bvh'}" in out
     assert main(["process", str(studio.take.root), "--backend", ORACLE, "--formats", "bvh", "--cutoff-hz", "4"]) == 0
     out = capsys.readouterr().out
     assert "triangulate  cached" in out and "filter       ran in" in out
