@@ -62,7 +62,7 @@ def plain_feed():  # type: ignore[no-untyped-def]
 def measure_live(app: object, window: object, seconds: float) -> str:
     live, display, grid, scene = window.live, window.display, window.camera_grid, window.scene3d  # type: ignore[attr-defined]
     live.start()
-    wait_until(app, lambda: live.frames_shown > 10, 120, "the live view")
+    wait_until(app, lambda: live.running and live.frames_shown > 10, 120, "the live view")
     settle(app, 1.0)
     start = (time.perf_counter(), display.frames_presented, grid.paint_count, scene.paint_count, time.process_time())
     settle(app, seconds)

@@ -1,4 +1,5 @@
-"""The guard against PySide6 6.12.0's lost reference on every emit keeps a long session alive."""
+"""The guard against PySide6 6.12.0's lost references (emit -> True, void calls -> None) keeps a long
+session alive."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import pytest
 from PySide6 import QtCore
 
-from ui.qt_compat import emit_leaks_true, guard_emit_refcount_bug
+from ui.qt_compat import emit_leaks_true, guard_emit_refcount_bug, void_call_leaks_none
 
 pytestmark = pytest.mark.gui
 
@@ -27,3 +28,18 @@ def test_many_emissions_do_not_exhaust_true():
     assert sys.getrefcount(True) > 1000
     if emit_leaks_true():
         assert guard_emit_refcount_bug()  # the bug is there: the guard must be on
+
+
+def test_many_painter_calls_do_not_exhaust_none():
+    from PySide6 import QtGui
+
+    guard_emit_refcount_bug()
+    image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
+    painter = QtGui.QPainter(image)
+    pen = QtGui.QPen(QtGui.QColor(255, 0, 0), 2.0)
+    for _ in range(100_000):  # more than None's references at start (tens of thousands)
+        painter.setPen(pen)
+    painter.end()
+    assert sys.getrefcount(None) > 1000
+    if void_call_leaks_none():
+        assert guard_emit_refcount_bug()

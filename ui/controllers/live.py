@@ -103,7 +103,7 @@ class LiveController(QtCore.QObject):
         self._arrivals: list[collections.deque[float]] = []
         self._dropped = 0
         self._trails: dict[int, collections.deque[tuple[int, np.ndarray]]] = {}
-        self.frames_shown = 0
+        self.frames_shown = 0  # of the running feed
         self.trails_enabled = True
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -173,6 +173,7 @@ class LiveController(QtCore.QObject):
         self._stage = started.stage
         self._last_index = -1
         self._dropped = 0
+        self.frames_shown = 0
         self._arrivals = [collections.deque(maxlen=256) for _ in started.stage.cameras]
         self._trails.clear()
         self._display.present_stage(LIVE, started.stage)
