@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", help="a real SMPL model file instead of the synthetic model")
     parser.add_argument("--layout", default="body_25b", help="keypoint layout observed (default body_25b)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as mocap fit-smpl)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the autograd L-BFGS peer")
     parser.add_argument("--baseline-iterations", type=int, default=300, help="L-BFGS budget (default 300)")
 

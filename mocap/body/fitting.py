@@ -180,11 +180,14 @@ def prepare_fit(
     )
 
 
-def fit_result(problem: FitProblem, betas: Tensor, x: Tensor, report: FitReport | None = None) -> SmplFit:
+def fit_result(
+    problem: FitProblem, betas: Tensor, x: Tensor, report: FitReport | None = None, config: FitConfig | None = None
+) -> SmplFit:
     """The :class:`SmplFit` of parameters ``betas (S,)``, ``x (T, 75)`` of ``problem``."""
     import torch
 
     from mocap.body.layer import axis_angle_to_matrix
+    from mocap.session.provenance import code_version
 
     objective = problem.objective
     with torch.no_grad():
@@ -209,6 +212,8 @@ def fit_result(problem: FitProblem, betas: Tensor, x: Tensor, report: FitReport 
         fps=problem.fps,
         person_id=problem.person,
         report=report,
+        config=config.model_dump_json() if config is not None else "",
+        code_version=code_version(),
     )
 
 
@@ -267,7 +272,7 @@ def fit_person_iter(
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     report = FitReport(iterations, final, time.perf_counter() - start, str(dev))
-    return fit_result(problem, betas, x, report)
+    return fit_result(problem, betas, x, report, config)
 
 
 def fit_smpl_iter(

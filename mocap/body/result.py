@@ -20,6 +20,8 @@ key                    shape / dtype        meaning
 ``source_layout``      () str               layout of the triangulated keypoints
 ``source_joint_names`` (J,) str             their canonical names
 ``person_id``          () int               the person's track id
+``fit_config``         () str               the FitConfig that made the file (JSON)
+``code_version``       () str               package version (and git commit) that made it
 ``schema_version``     () int               format version
 =====================  ===================  ====================================================
 
@@ -81,6 +83,8 @@ class SmplFit:
         fps: frames per second.
         person_id: track id.
         report: optimisation summary (None when read from a file).
+        config: the fit settings as JSON (empty when unknown).
+        code_version: the code that made the fit (empty when unknown).
     """
 
     poses: NDArray[np.float64] = field(repr=False)
@@ -94,6 +98,8 @@ class SmplFit:
     fps: float
     person_id: int = 0
     report: FitReport | None = None
+    config: str = ""
+    code_version: str = ""
 
     def __post_init__(self) -> None:
         sizes = {"J": self.source_layout.num_joints}
@@ -153,6 +159,8 @@ class SmplFit:
                 "source_layout": np.array(self.source_layout.name),
                 "source_joint_names": np.array(self.source_layout.joint_names, dtype=str),
                 "person_id": np.array(self.person_id),
+                "fit_config": np.array(self.config),
+                "code_version": np.array(self.code_version),
                 "schema_version": np.array(SCHEMA_VERSION),
             },
         )
@@ -171,6 +179,9 @@ class SmplFit:
         if gender not in GENDERS:
             raise FileFormatError(path, "gender", f"expected one of {', '.join(GENDERS)}, got {gender!r}")
         person = scalar(path, arrays, "person_id", int) if "person_id" in arrays else 0
+        provenance = {
+            key: scalar(path, arrays, key, str) if key in arrays else "" for key in ("fit_config", "code_version")
+        }
         try:
             return cls(
                 poses=arrays["poses"],
@@ -183,6 +194,8 @@ class SmplFit:
                 gender=gender,
                 fps=scalar(path, arrays, "mocap_framerate", float),
                 person_id=person,
+                config=provenance["fit_config"],
+                code_version=provenance["code_version"],
             )
         except ShapeError as exc:
             raise FileFormatError(path, exc.name, f"expected {exc.expected}, got {exc.actual}") from None

@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="smpl.npz to write (one per person)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: the fit's many small batched products gain little from more "
+        "threads and slow down badly when the cores are busy)",
+    )
     parser.add_argument("--person", type=int, action="append", help="person id to fit (repeatable; default: all)")
     parser.add_argument("--num-betas", type=int, default=10, help="shape coefficients to fit (default 10)")
     parser.add_argument("--gmm-prior", type=Path, help="GMM pose prior (SMPLify's gmm_08.pkl or an .npz)")
@@ -96,6 +103,8 @@ def _config(args: argparse.Namespace) -> FitConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from calibration.files import OutputPathError, check_writable
     from mocap.body.fitting import fit_smpl_iter
     from mocap.body.layer import resolve_device
@@ -106,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
     from mocap.poses3d import Poses3D
 
     config = _config(args)
+    if args.threads < 1:
+        raise FitSettingsError(f"--threads: must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     source = resolve_poses(args.input)
     poses = Poses3D.load(source)
     resolve_device(args.device)
@@ -119,9 +131,8 @@ def run(args: argparse.Namespace) -> int:
         raise OutputPathError(f"{args.meshes}: exists and is not an empty folder; choose a new folder for --meshes")
     fits = run_with_bar(fit_smpl_iter(poses, model, config, device=args.device, person_ids=args.person, gmm=gmm))
     paths = per_person_paths(args.out, [fit.person_id for fit in fits])
-    print(
-        f"SMPL fit of {source}: {poses.num_frames} frames at {poses.fps:g} fps, model {model.source} ({model.gender})"
-    )
+    print(f"SMPL fit of {source}: {poses.num_frames} frames at {poses.fps:g} fps")
+    print(f"  model {model.source} ({model.gender}, {model.num_vertices} vertices)")
     for fit, path in zip(fits, paths, strict=True):
         fit.save(path)
         report = fit.report

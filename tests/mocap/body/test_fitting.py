@@ -128,5 +128,7 @@ def test_smpl_npz_round_trip(synthetic: SyntheticModel, tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.poses, fit.poses)
     np.testing.assert_array_equal(loaded.residual_m, fit.residual_m)
     assert loaded.person_id == 3 and loaded.source_layout == SMPL24
+    assert FitConfig.model_validate_json(loaded.config) == FitConfig(global_iterations=1, body_iterations=2)
+    assert loaded.code_version == fit.code_version != ""
     exported = loaded.to_poses3d()
     assert exported.layout == SMPL24 and exported.xyz.shape == (4, 1, 24, 3)
