@@ -11,7 +11,10 @@ Threads and queues:
 * the consumer (recorder, live engine, GUI) takes sets with :meth:`Grabber.get`.
 
 Frame sets: the *reference* camera is the first camera (in the given order) that is live and has
-a frame; its oldest frame's timestamp ``tau`` is the set's time. For every other camera the
+a frame; its oldest frame's timestamp ``tau`` is the set's time. When the reference skipped an
+instant (its next frame is more than 1.5 periods after the last set) that another camera has a
+frame for, that instant (last set + one period) gets a set of its own with a gap for the
+reference, rather than the other cameras' frames being discarded. For every other camera the
 buffered frame nearest to ``tau`` within ``tolerance_s`` (default half a frame period) joins the
 set; frames older than ``tau - tolerance_s`` can no longer match any set and are discarded
 (counted as unmatched). When a camera has no frame near ``tau`` yet, the assembler waits for it,
@@ -361,6 +364,7 @@ class Grabber:
                             reference.buffer.popleft()
                             reference.stats.unmatched += 1
                             continue
+                        tau = self._missed_instant(reference, tau)
                         if all(self._ready(c, tau, now) for c in self._cameras if c is not reference):
                             break
                     elif all(c.done for c in self._cameras) or self._stop.is_set():
@@ -373,6 +377,22 @@ class Grabber:
             index += 1
             self._account(frame_set)
             self._emit(frame_set)
+
+    def _missed_instant(self, reference: _Camera, tau: float) -> float:
+        """``tau``, or the instant one period after the last set when the reference skipped it.
+
+        A reference camera that skipped a frame (a busy machine, a hiccup) would otherwise take
+        the other cameras' frames of that instant down with it (too old for the next set); when
+        another camera holds a frame for it, that instant gets its set, with a gap for the
+        reference.
+        """
+        if not math.isfinite(self._last_tau) or tau - self._last_tau <= 1.5 * self.period_s:
+            return tau
+        predicted = self._last_tau + self.period_s
+        others = (c for c in self._cameras if c is not reference)
+        if any(abs(f.timestamp_s - predicted) <= self.tolerance_s for c in others for f in c.buffer):
+            return predicted
+        return tau
 
     def _take_nearest(self, camera: _Camera, tau: float) -> TimestampedFrame | None:
         while camera.buffer and camera.buffer[0].timestamp_s < tau - self.tolerance_s:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
+from calibration.files import atomic_output
 from calibration.progress import CancelToken, Progress, check_cancelled, drain
 from calibration.rig import CameraRig
 from calibration.rig_toml import rig_to_toml
@@ -36,12 +38,15 @@ from mocap.pipeline.config import STAGES, PipelineConfig
 from mocap.poses3d import Poses3D
 from mocap.session.provenance import stage_key
 from mocap.session.store import Take
+from mocap.triangulation.observations import PersonObservations
 
 log = logging.getLogger(__name__)
 
 DETECTIONS_FILE = "keypoints2d.npz"
 POSES_FILE = "poses3d.npz"
 OFFSETS_FILE = "offsets.json"
+#: (T, V, S) person id given to each detection slot (views in rig order), -1 when unused.
+ASSIGNMENT_FILE = "slot_person.npy"
 #: Partial detections of an unfinished detect stage (see mocap.pipeline.detect_take).
 CHECKPOINT_FILE = "partial.npz"
 
@@ -217,8 +222,10 @@ def run_take_iter(
                 yield Progress("sync", 0, 1)
                 timed, offsets_file = _synchronise(take, timed, config, folder)
                 outputs.append(offsets_file)
-            poses = yield from _triangulate(rig, timed, config, cancel)
-            outputs.insert(0, poses.save(folder / POSES_FILE))
+            poses, slot_person = yield from _triangulate(rig, timed, config, cancel)
+            with atomic_output(folder / ASSIGNMENT_FILE) as handle:
+                np.save(handle, slot_person, allow_pickle=False)
+            outputs[:0] = [poses.save(folder / POSES_FILE), folder / ASSIGNMENT_FILE]
         elif stage == "filter":
             poses = _filter(_present(poses, stage), config)
             yield Progress("filter", 1, 1)
@@ -302,26 +309,40 @@ def _synchronise(
     return apply_offsets(detections, estimate.whole_frames), path
 
 
-def _associator(people: int) -> Callable[..., Any]:
-    if people == 1:
-        from mocap.triangulation.observations import associate_single_person
-
-        return associate_single_person
-    from mocap.association.associate import MultiPersonAssociator
-
-    return MultiPersonAssociator()
+def _single_person_slots(detections: Detections2D, observations: PersonObservations) -> NDArray[np.int64]:
+    """(T, V, S) the person each detection slot became: the slot whose keypoints person 0 took, else -1."""
+    taken = observations.xy[:, :, :1].astype(np.float32)  # (T, V, 1, J, 2), copied from one slot
+    same = (detections.xy == taken) | (np.isnan(detections.xy) & np.isnan(taken))
+    match = same.all(axis=(-1, -2)) & (detections.score.sum(axis=-1) > 0)  # (T, V, S)
+    return np.where(match, int(observations.person_id[0]), -1).astype(np.int64)
 
 
 def _triangulate(
     rig: CameraRig, detections: Detections2D, config: PipelineConfig, cancel: CancelToken | None
-) -> Generator[Progress, None, Poses3D]:
+) -> Generator[Progress, None, tuple[Poses3D, NDArray[np.int64]]]:
+    """Associate and triangulate; also returns the (T, V, S) person id of every detection slot (rig order)."""
+    from mocap.triangulation.observations import align_views, associate_single_person
     from mocap.triangulation.pipeline import ReconstructConfig, reconstruct_iter
 
+    aligned = align_views(rig, detections)
+    assignment: list[NDArray[np.int64]] = []
+
+    def associate(
+        rig: CameraRig, detections: Detections2D, cancel: CancelToken | None = None
+    ) -> Generator[Progress, None, PersonObservations]:
+        if config.people == 1:
+            observations = yield from associate_single_person(rig, detections, cancel)
+            assignment.append(_single_person_slots(detections, observations))
+            return observations
+        from mocap.association.associate import associate_people_iter
+
+        association = yield from associate_people_iter(rig, detections, cancel=cancel)
+        assignment.append(np.asarray(association.slot_person, dtype=np.int64))
+        return association.observations
+
     reconstruct_config = ReconstructConfig(triangulation=config.triangulation, filtering=None)
-    result = yield from reconstruct_iter(
-        rig, detections, reconstruct_config, associate=_associator(config.people), cancel=cancel
-    )
-    return result.poses
+    result = yield from reconstruct_iter(rig, aligned, reconstruct_config, associate=associate, cancel=cancel)
+    return result.poses, assignment[0]
 
 
 def _filter(poses: Poses3D, config: PipelineConfig) -> Poses3D:

@@ -145,3 +145,15 @@ def test_real_time_rendered_cameras_with_a_stall_and_a_disconnect():
 
     first = [s.frames[0] for s in sets if s.frames[0] is not None]
     assert [read_code(f.image) for f in first] == [f.index for f in first]
+
+
+def test_an_instant_the_reference_skipped_keeps_the_other_cameras_frames():
+    period = 1 / 30
+    a = [k * period for k in range(12) if k not in (4, 7, 8)]  # the reference skipped three frames
+    b = [k * period + 0.2 * period for k in range(12)]
+    sets, stats = collect(Grabber([ScriptedSource("a", a), ScriptedSource("b", b)], 30.0))
+    assert len(sets) == 12
+    assert [s.frames[0] is None for s in sets] == [k in (4, 7, 8) for k in range(12)]
+    assert all(s.frames[1] is not None for s in sets) and stats.cameras[1].unmatched == 0
+    np.testing.assert_allclose([s.timestamp_s for s in sets], np.arange(12) * period, atol=1e-9)
+    assert stats.incomplete_sets == 3 and max(s.sync_error_s for s in sets) <= 0.5 * period

@@ -37,6 +37,13 @@ def test_first_run_computes_every_stage_and_the_second_reuses_them(studio):
     assert manifest.config_hash == config_hash(oracle_config().stage_config("filter"))
     assert manifest.inputs["triangulate"] == first.stage("triangulate").key
 
+    # which detection slot became the person, views in rig order (the review colours 2D by it)
+    slot_person = np.load(studio.take.derived_dir / "triangulate" / "slot_person.npy", allow_pickle=False)
+    detections = first.detections
+    assert slot_person.shape == detections.score.shape[:3]
+    seen = detections.score.sum(axis=-1) > 0  # (T, V, S)
+    assert np.all((slot_person == 0) == seen)  # one person, one slot per view: every seen slot is theirs
+
     second = run_take(studio.take, oracle_config())
     assert ran(second) == [] and len(studio.made) == 1  # the detector was not even built
     np.testing.assert_array_equal(second.poses.xyz, first.poses.xyz)
@@ -164,6 +171,13 @@ def test_several_people_go_through_multi_person_association(tmp_path, monkeypatc
     take = import_videos(session, write_videos(tmp_path, synthetic.rig.names, 30), name="two")
     result = run_take(take, oracle_config(people=2, export=ExportStageConfig(formats=("bvh",))))
     scores = evaluate_people(result.poses, synthetic.poses)
+    slot_person = np.load(take.derived_dir / "triangulate" / "slot_person.npy", allow_pickle=False)
+    ids = set(result.poses.person_id[result.poses.person_id >= 0].tolist())
+    assert set(np.unique(slot_person).tolist()) <= ids | {-1} and ids <= set(np.unique(slot_person).tolist())
+    truth = synthetic.slot_person  # (T, V, S) true person of each slot
+    for person in ids:  # every track holds one true person's detections
+        owners = truth[slot_person == person]
+        assert np.mean(owners == np.bincount(owners[owners >= 0]).argmax()) > 0.95
     assert (result.poses.person_id >= 0).sum() == 2
     assert scores.mpjpe_m < 0.03 and scores.matched_fraction > 0.9 and scores.id_switches == 0
     assert len(result.exports) == 2 and all(p.name.startswith("two_person") for p in result.exports)
