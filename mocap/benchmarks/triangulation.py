@@ -74,7 +74,7 @@ def _paths(rig: Any, pixels: np.ndarray, weights: np.ndarray, use_torch: bool) -
     from aniposelib.cameras import CameraGroup
 
     from mocap.triangulation.dlt import triangulate_dlt
-    from mocap.triangulation.fast_cpu import triangulate_dlt_fast
+    from mocap.triangulation.fast_cpu import triangulate_dlt_fast, triangulate_robust_fast
     from mocap.triangulation.robust import triangulate_robust
 
     group = CameraGroup(
@@ -90,6 +90,11 @@ def _paths(rig: Any, pixels: np.ndarray, weights: np.ndarray, use_torch: bool) -
         ("aniposelib triangulate", lambda: group.triangulate(views_first, undistort=True)),
         ("ours: DLT, compiled (numba)", lambda: triangulate_dlt_fast(rig, pixels, weights).points_world),
         ("ours: DLT + refine, compiled", lambda: triangulate_dlt_fast(rig, pixels, weights, refine=True).points_world),
+        ("ours: robust, compiled", lambda: triangulate_robust_fast(rig, pixels, weights).points_world),
+        (
+            "ours: robust + refine, compiled",
+            lambda: triangulate_robust_fast(rig, pixels, weights, refine=True).points_world,
+        ),
         ("ours: DLT, numpy", lambda: triangulate_dlt(rig, pixels, weights).points_world),
         ("ours: robust, numpy", lambda: triangulate_robust(rig, pixels, weights).points_world),
         ("ours: robust + refine, numpy", lambda: triangulate_robust(rig, pixels, weights, refine=True).points_world),

@@ -86,8 +86,9 @@ def ideal_errors(
     front = z > 0
     projected = in_cameras[..., :2] / np.where(front, z, 1.0)[..., None]
     observed = obs_normalized if points.ndim == 2 else obs_normalized[:, None]
-    delta = (projected - observed) * focal  # focal (V, 2): to pixels
-    errors = np.sqrt(np.sum(delta * delta, axis=-1))
+    with np.errstate(over="ignore", invalid="ignore"):  # a point near a camera's plane: inf, handled below
+        delta = (projected - observed) * focal  # focal (V, 2): to pixels
+        errors = np.sqrt(np.sum(delta * delta, axis=-1))
     return np.where(front & np.isfinite(errors), errors, np.inf)
 
 
@@ -117,8 +118,6 @@ def _search(
     best = np.argmin(cost, axis=1)
     best_errors = np.take_along_axis(errors, best[:, None, None], axis=1)[:, 0]  # (n, V)
     inliers = usable & (best_errors < threshold_px)
-    points = np.full((len(usable), 3), np.nan)
-    degenerate = np.zeros(len(usable), dtype=bool)
     sub = Observations(
         batch_shape=(len(usable),),
         pixels=obs.pixels[rows],
@@ -127,14 +126,15 @@ def _search(
         usable=usable,
         extrinsics=obs.extrinsics,
     )
+    points, degenerate = solve_subset(sub, inliers)
     for _ in range(max(1, refit_rounds)):
-        points, degenerate = solve_subset(sub, inliers)
         refit_inliers = usable & (ideal_errors(points, normalized, obs.extrinsics, focal) < threshold_px)
+        # keep the refit set only where it is still a consensus; else stay with the hypothesis' set
+        refit_inliers = np.where((refit_inliers.sum(axis=1) >= 2)[:, None], refit_inliers, inliers)
         if np.array_equal(refit_inliers, inliers):
             break
-        # keep the refit set only where it is still a consensus; else stay with the hypothesis' set
-        keep = refit_inliers.sum(axis=1) >= 2
-        inliers = np.where(keep[:, None], refit_inliers, inliers)
+        inliers = refit_inliers
+        points, degenerate = solve_subset(sub, inliers)  # the points always come from the inliers reported
     return points, inliers, degenerate
 
 

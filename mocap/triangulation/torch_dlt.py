@@ -178,9 +178,10 @@ def triangulate_torch(
         points, degenerate = solve(used)
         for _ in range(max(1, refit_rounds)):
             refit = usable & (_ideal_errors(cams, points, normalized, focal) < threshold_px)
+            refit = torch.where((refit.sum(dim=1) >= 2)[:, None], refit, used)  # keep a consensus
             if bool(torch.equal(refit, used)):
                 break
-            used = torch.where((refit.sum(dim=1) >= 2)[:, None], refit, used)
+            used = refit
             points, degenerate = solve(used)
         count = used.sum(dim=1)
         if not accept_contested:

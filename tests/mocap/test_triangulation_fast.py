@@ -1,4 +1,4 @@
-"""The compiled CPU path (``mocap.triangulation.fast_cpu``) returns what the numpy DLT returns.
+"""The compiled CPU paths (``mocap.triangulation.fast_cpu``) return what the numpy DLT and robust modes return.
 
 The first call compiles the kernels (tens of seconds; numba caches them on disk afterwards), so the
 cases use small batches; the multi-core runner is compiled by one test only.
@@ -9,8 +9,15 @@ import pytest
 
 from mocap.errors import ShapeError
 from mocap.synthetic.studio import StudioConfig, generate_take
-from mocap.triangulation import PointStatus, TriangulationConfig, fast_cpu, triangulate, triangulate_dlt
-from mocap.triangulation.fast_cpu import triangulate_dlt_fast
+from mocap.triangulation import (
+    PointStatus,
+    TriangulationConfig,
+    fast_cpu,
+    triangulate,
+    triangulate_dlt,
+    triangulate_robust,
+)
+from mocap.triangulation.fast_cpu import triangulate_dlt_fast, triangulate_robust_fast
 from mocap.triangulation.studies import add_outliers, person_views
 from tests.calibration.test_rig import ring
 
@@ -77,15 +84,56 @@ def test_refinement_equals_the_numpy_refinement(lens):
     )
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"adaptive": False, "accept_contested": True}, {"refine": True}, {"min_views": 3, "threshold_px": 10.0}],
+)
+def test_robust_equals_the_numpy_robust_mode(settings):
+    take = generate_take(StudioConfig(num_frames=40, noise_px=2.0, lens="strong", missed_rate=0.1, seed=2))
+    pixels, scores = person_views(take)
+    noisy, _ = add_outliers(pixels, 0.2, np.random.default_rng(1))
+    reference = triangulate_robust(take.rig, noisy, scores, **settings)
+    result = triangulate_robust_fast(take.rig, noisy, scores, **settings)
+    assert result.threshold_px == reference.threshold_px
+    assert_same(result, reference, tolerance_m=1e-7 if settings.get("refine") else 1e-9)
+    statuses = set(result.status.ravel().tolist())
+    contested_expected = not settings.get("accept_contested") and "min_views" not in settings  # 3: NO_CONSENSUS
+    assert PointStatus.OK in statuses and (PointStatus.CONTESTED in statuses) == contested_expected
+
+
+def test_robust_adaptive_threshold_equals_the_numpy_estimate():
+    take = generate_take(StudioConfig(num_frames=200, noise_px=8.0, occlusion=False, num_cameras=6, seed=3))
+    pixels, scores = person_views(take)
+    reference = triangulate_robust(take.rig, pixels, scores)
+    result = triangulate_robust_fast(take.rig, pixels, scores)
+    assert 20.0 < reference.threshold_px < 80.0  # the noise raised it above the floor
+    assert result.threshold_px == pytest.approx(reference.threshold_px, rel=1e-9)
+    assert_same(result, reference)
+
+
+def test_robust_bad_input_is_named():
+    rig = ring(4)
+    with pytest.raises(ValueError, match="threshold_px"):
+        triangulate_robust_fast(rig, np.zeros((5, 4, 2)), threshold_px=0.0)
+    with pytest.raises(ShapeError, match=r"pixels: expected shape \(\.\.\., 4, 2\)"):
+        triangulate_robust_fast(rig, np.zeros((5, 3, 2)))
+    all_nan = triangulate_robust_fast(rig, np.full((3, 4, 2), np.nan))
+    assert (all_nan.status == PointStatus.TOO_FEW_VIEWS).all() and np.isnan(all_nan.points_world).all()
+    one_view = triangulate_robust_fast(rig.subset(["cam_1"]), np.zeros((3, 1, 2)))
+    assert (one_view.status == PointStatus.TOO_FEW_VIEWS).all()
+
+
 @pytest.mark.slow
 def test_the_multi_core_runner_gives_the_same_result(monkeypatch):
     take = generate_take(StudioConfig(num_frames=20, noise_px=2.0, lens="strong", seed=9))
     pixels, scores = person_views(take)
-    serial = triangulate_dlt_fast(take.rig, pixels, scores, refine=True)
+    noisy, _ = add_outliers(pixels, 0.2, np.random.default_rng(3))
+    serial = [triangulate_dlt_fast(take.rig, pixels, scores, refine=True), triangulate_robust_fast(take.rig, noisy)]
     monkeypatch.setattr(fast_cpu, "PARALLEL_MIN_POINTS", 1)
-    parallel = triangulate_dlt_fast(take.rig, pixels, scores, refine=True)
-    for name in ("points_world", "view_errors_px", "views_used", "status"):
-        np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name))
+    parallel = [triangulate_dlt_fast(take.rig, pixels, scores, refine=True), triangulate_robust_fast(take.rig, noisy)]
+    for one, other in zip(serial, parallel, strict=True):
+        for name in ("points_world", "view_errors_px", "views_used", "status"):
+            np.testing.assert_array_equal(getattr(one, name), getattr(other, name))
 
 
 def test_degenerate_behind_and_empty_input():
