@@ -2,8 +2,11 @@
 
 Entry points: :func:`triangulate_dlt` (plain), :func:`triangulate_robust` (outlier views
 rejected), :func:`triangulate` / :func:`triangulate_sequence` (configured by
-:class:`TriangulationConfig`), :func:`reconstruct` (association -> triangulation -> filtering) and
-the torch twin ``mocap.triangulation.torch_dlt`` (imported on demand: it needs torch).
+:class:`TriangulationConfig`), :func:`reconstruct` (association -> triangulation -> filtering), the
+torch twin ``mocap.triangulation.torch_dlt`` (any ``device``; imported on demand: it needs torch) and
+the compiled CPU paths ``mocap.triangulation.fast_cpu`` (plain, refined and robust, equal to the
+numpy ones; imported on demand: they need numba). ``mocap.triangulation.studies`` holds the
+known-answer accuracy studies that the tests and ``mocap bench triangulation`` share.
 """
 
 from mocap.triangulation.dlt import triangulate_dlt
