@@ -57,14 +57,17 @@ def _inputs(args: argparse.Namespace) -> tuple[SmplModel, KnownMotion, Poses3D, 
     return model, motion, Poses3D.from_points(noisy[:, None], layout, motion.fps), joints
 
 
-def _row(label: str, device: str, frames: int, seconds: float, steps: str, fit: SmplFit, joints: object) -> str:
+def _row(label: str, device: str, seconds: float, steps: str, fit: SmplFit, motion: KnownMotion, joints: object) -> str:
     import numpy as np
 
+    frames = fit.num_frames
     mpjpe = 100 * float(np.linalg.norm(fit.joints - np.asarray(joints), axis=-1).mean())
     loss = fit.report.final_loss if fit.report else float("nan")
+    beta_rms = float(np.sqrt(np.mean((fit.betas - motion.betas[: len(fit.betas)]) ** 2)))
+    theta_deg = float(np.degrees(np.median(np.abs(fit.poses[:, 3:] - motion.poses[:, 3:]))))
     return (
-        f"{label:22s} {device:7s} {frames:7d} {seconds:8.2f} {frames / seconds:9.1f} {steps:>9s} "
-        f"{loss:10.4f} {mpjpe:9.2f} {100 * fit.mean_residual_m():10.2f}"
+        f"{label:20s} {device:6s} {frames:6d} {seconds:8.2f} {frames / seconds:9.1f} {steps:>7s} "
+        f"{loss:9.3f} {mpjpe:8.2f} {100 * fit.mean_residual_m():9.2f} {beta_rms:8.3f} {theta_deg:9.2f}"
     )
 
 
@@ -83,7 +86,7 @@ def _lbfgs(
     betas = problem.betas.clone().requires_grad_(True)
     x = problem.x.clone().requires_grad_(True)
     optimiser = torch.optim.LBFGS(
-        [betas, x], lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe", tolerance_change=1e-12
+        [betas, x], lr=1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe", tolerance_change=1e-12
     )
     loss = float("inf")
     done = 0
@@ -114,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.device or ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-    model, _, poses, joints = _inputs(args)
+    model, motion, poses, joints = _inputs(args)
     print(
         f"SMPL fit of {poses.num_frames} frames of {poses.layout.name} keypoints (1 cm noise), model "
         f"{model.source or 'synthetic'} ({model.num_vertices} vertices), torch threads {torch.get_num_threads()}"
     )
     print(
-        f"{'method':22s} {'device':7s} {'frames':>7s} {'seconds':>8s} {'frames/s':>9s} {'steps':>9s} "
-        f"{'loss':>10s} {'MPJPE cm':>9s} {'resid. cm':>10s}"
+        f"{'method':20s} {'device':6s} {'frames':>6s} {'seconds':>8s} {'frames/s':>9s} {'steps':>7s} "
+        f"{'loss':>9s} {'MPJPE cm':>8s} {'resid. cm':>9s} {'beta rms':>8s} {'theta deg':>9s}"
     )
     for device in devices:
         warm = FitConfig(global_iterations=1, body_iterations=1)
@@ -132,16 +135,16 @@ def run(args: argparse.Namespace) -> int:
         iterations = fit.report.iterations if fit.report else {}
         final_loss = fit.report.final_loss if fit.report else float("inf")
         steps = "+".join(str(n) for n in iterations.values())
-        print(_row("ours (LM, staged)", device, poses.num_frames, seconds, steps, fit, joints))
+        print(_row("ours (LM, staged)", device, seconds, steps, fit, motion, joints))
         if not args.no_baseline:
             peer, peer_seconds, peer_steps = _lbfgs(poses, model, device, final_loss, args.baseline_iterations)
-            print(_row("autograd L-BFGS", device, poses.num_frames, peer_seconds, str(peer_steps), peer, joints))
+            print(_row("autograd L-BFGS", device, peer_seconds, str(peer_steps), peer, motion, joints))
             peer_loss = peer.report.final_loss if peer.report else float("inf")
             if peer_loss <= final_loss:
-                print(f"{'':22s} L-BFGS took {peer_seconds / seconds:.1f}x our time to reach our objective on {device}")
+                print(f"{'':20s} L-BFGS took {peer_seconds / seconds:.1f}x our time to reach our objective on {device}")
             else:
                 print(
-                    f"{'':22s} L-BFGS stopped at its budget of {args.baseline_iterations} iterations above our "
+                    f"{'':20s} L-BFGS stopped at its budget of {args.baseline_iterations} iterations above our "
                     f"objective ({peer_loss:.4g} vs {final_loss:.4g}) after {peer_seconds / seconds:.1f}x our time"
                 )
     return 0

@@ -288,20 +288,34 @@ def fit_smpl_iter(
 ) -> Generator[Progress, None, list[SmplFit]]:
     """Fit every person (or those in ``person_ids``) of ``poses``; one :class:`SmplFit` each.
 
+    When every person is fitted (``person_ids`` None), a person with no usable torso in any frame
+    (e.g. a track of a few stray points) is skipped with a warning; a person asked for by id is
+    fitted or the call fails.
+
     Raises:
-        FitError: no person to fit, or a person cannot be fitted (see :func:`fit_person_iter`).
-        KeyError: an id in ``person_ids`` is not in the poses.
+        FitError: no person to fit, an unknown id, or a requested person that cannot be fitted.
     """
-    ids = [int(i) for i in poses.person_id if i != PADDED_PERSON_ID] if person_ids is None else list(person_ids)
+    known = [int(i) for i in poses.person_id if i != PADDED_PERSON_ID]
+    ids = known if person_ids is None else [int(i) for i in person_ids]
     if poses.num_frames == 0 or not ids:
         raise FitError("nothing to fit: the poses have no frames or no person")
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise FitError(f"no person with id {', '.join(map(str, unknown))} (ids: {', '.join(map(str, known))})")
     fits = []
     for pid in ids:
-        one = poses.person(pid)
         label = f"person {pid}: " if len(ids) > 1 else ""
-        fits.append((yield from fit_person_iter(
-            one, model, config, device=device, vertex_keypoints=vertex_keypoints, gmm=gmm, cancel=cancel, label=label
-        )))  # fmt: skip
+        try:
+            fits.append((yield from fit_person_iter(
+                poses.person(pid), model, config, device=device, vertex_keypoints=vertex_keypoints, gmm=gmm,
+                cancel=cancel, label=label,
+            )))  # fmt: skip
+        except FitError as exc:
+            if person_ids is not None or len(ids) == 1:
+                raise
+            log.warning("skipping person %d: %s", pid, exc)
+    if not fits:
+        raise FitError(f"none of the {len(ids)} people could be fitted (no frame with 3 torso keypoints)")
     return fits
 
 

@@ -132,3 +132,19 @@ def test_smpl_npz_round_trip(synthetic: SyntheticModel, tmp_path: Path) -> None:
     assert loaded.code_version == fit.code_version != ""
     exported = loaded.to_poses3d()
     assert exported.layout == SMPL24 and exported.xyz.shape == (4, 1, 24, 3)
+
+
+def test_several_people(synthetic: SyntheticModel, caplog: pytest.LogCaptureFixture) -> None:
+    motions = [random_motion(frames=4, seed=s) for s in (20, 21)]
+    points = np.stack([observe_keypoints(synthetic.model, m, SMPL24)[0] for m in motions], axis=1)
+    stray = np.full((4, 1, 24, 3), np.nan)
+    stray[1, 0, 3] = 1.0  # a track of one stray point
+    poses = Poses3D.from_points(np.concatenate([points, stray], axis=1), SMPL24, 30.0, person_id=[5, 2, 9])
+    quick = FitConfig(global_iterations=2, body_iterations=3)
+    fits = fit_smpl(poses, synthetic.model, quick)
+    assert [f.person_id for f in fits] == [5, 2] and "skipping person 9" in caplog.text
+    assert np.linalg.norm(fits[1].joints - points[:, 1], axis=-1).mean() < 0.05
+    with pytest.raises(FitError, match="person 9"):
+        fit_smpl(poses, synthetic.model, quick, person_ids=[9])
+    with pytest.raises(FitError, match="no person with id 4"):
+        fit_smpl(poses, synthetic.model, quick, person_ids=[4])
