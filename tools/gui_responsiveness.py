@@ -92,11 +92,9 @@ def measure_processing(app: object, window: object, frames: int) -> str:
     root = Path(tempfile.mkdtemp(prefix="mocap-latency-")) / "session"
     session = Session.create(root, "latency")
     session.set_calibration(take.rig)
-    entries = [
-        CameraEntry(name=n, video=f"{n}.mkv", timestamps=f"{n}.timestamps.csv", size=(640, 480)) for n in take.rig.names
-    ]
-    stored = session.new_take(entries, 30.0, name="take_001", status="complete")
-    take.detections.save(ensure_folder(stored.derived_dir / "detect") / "keypoints2d.npz")
+    entries = [CameraEntry(name=n, video=f"{n}.mkv", size=(640, 480), frames=frames) for n in take.rig.names]
+    stored = session.new_take(entries, 30.0, name="take_001", status="complete", synthetic={"num_people": 3})
+    take.detections.save(ensure_folder(stored.derived_dir / "imported") / "keypoints2d.npz")
     processing = window.processing  # type: ignore[attr-defined]
     processing.set_take(root, "take_001")
     wait_until(app, lambda: processing.available, 30, "the processing check")

@@ -1,18 +1,20 @@
-"""Processing a take of a session: its 2D keypoints and the session's rig in, 3D people out. No Qt.
+"""Processing a take of a session with the pipeline the CLI runs (``mocap process``). No Qt.
 
-:func:`process_take_iter` is a progress generator run in a job by
-:class:`~ui.controllers.processing.ProcessingController`. It reads the take's newest
-``keypoints2d.npz`` (under ``derived/``), reconstructs every person with multi-person
-association, triangulation and filtering (:func:`mocap.association.associate.associate_take_iter`,
-which drives :func:`mocap.triangulation.pipeline.reconstruct_iter`) and writes
-``derived/reconstruct/poses3d.npz``, ``slot_person.npy`` and the stage manifest ``stage.toml``
-(written last: a cancelled or failed run leaves no manifest and no half-written file, as every
-file goes through :func:`calibration.files.atomic_output`).
+:func:`process_take_iter` is a progress generator that
+:class:`~ui.controllers.processing.ProcessingController` runs in a child process. It drives
+:func:`mocap.pipeline.run.run_take_iter` through its ``detect``, ``triangulate`` and ``filter``
+stages (exports come from the export dialog), so results land where the pipeline keeps them
+(``derived/<stage>/`` with a manifest each; a cancelled stage leaves no manifest and runs again)
+and cached stages are reused.
 
-Departure from the design, on purpose: 2D detection of a take's videos belongs to
-``mocap.pipeline.run_take`` (another issue). Until it lands, a take without 2D keypoints cannot
-be processed here; :func:`processing_status` says so and the GUI's Process button is disabled
-with that reason as its tooltip (``mocap detect`` on the take's videos fills the gap).
+Detection: when the take already holds 2D keypoints made elsewhere (a ``keypoints2d.npz`` under
+``derived/`` outside the pipeline's own ``derived/detect/``, e.g. the demo take's simulated
+detector or a ``mocap detect`` run), the detect stage replays them with the ``precomputed``
+backend; otherwise it runs the default detector (BlazePose) on the take's videos. People: as
+many as the synthetic studio put in the take, else one, unless the caller says.
+
+:func:`write_reconstruction` writes reconstruction results with a stage manifest for takes made
+outside the pipeline (the demo session).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from calibration.files import atomic_output, ensure_folder
 from calibration.progress import CancelToken, Progress, check_cancelled
-from ui.takes import DETECTIONS_FILE, newest_file
+from ui.takes import DETECTIONS_FILE
 
 #: Folder under ``derived/`` that processing writes.
 STAGE = "reconstruct"
@@ -62,6 +64,17 @@ class ProcessedTake:
         )
 
 
+def external_keypoints(take: Any) -> Path | None:
+    """The newest ``keypoints2d.npz`` under the take's ``derived/`` that the pipeline did not make."""
+    own = take.derived_dir / "detect"
+    found = (
+        [p for p in take.derived_dir.rglob(DETECTIONS_FILE) if own not in p.parents]
+        if take.derived_dir.is_dir()
+        else []
+    )
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
 def processing_status(session_root: str | Path, take_name: str) -> str:
     """Why the take cannot be processed, or ``""`` when it can (reads the session: run in a job).
 
@@ -76,58 +89,63 @@ def processing_status(session_root: str | Path, take_name: str) -> str:
         return "the session has no calibration; run the calibration wizard first"
     if take.info.status == "recording":
         return "the take is still being recorded"
-    if newest_file(take.derived_dir, DETECTIONS_FILE) is None:
-        return (
-            "the take has no 2D keypoints yet; run `mocap detect` on its videos "
-            "(detection in the GUI comes with mocap.pipeline)"
-        )
+    if len(take.camera_names) < 2:
+        return "the take has fewer than two cameras; 3D needs two or more"
+    if external_keypoints(take) is None and not all(take.video_path(n).is_file() for n in take.camera_names):
+        missing = [n for n in take.camera_names if not take.video_path(n).is_file()]
+        return f"the take has no 2D keypoints and no video for {', '.join(missing)}"
     return ""
 
 
+def take_people(take: Any) -> int:
+    """People to look for: the synthetic studio's count when the take came from it, else 1."""
+    value = take.info.synthetic.get("num_people") if take.info.synthetic else None
+    return int(value) if isinstance(value, int) and value > 0 else 1
+
+
 def process_take_iter(
-    session_root: str | Path, take_name: str, cancel: CancelToken | None = None
+    session_root: str | Path, take_name: str, cancel: CancelToken | None = None, *, people: int | None = None
 ) -> Generator[Progress, None, ProcessedTake]:
-    """Reconstruct the people of a take and write the results (see the module docstring).
+    """Run the pipeline's detect, triangulate and filter stages on a take (module docstring).
+
+    Args:
+        session_root: the session.
+        take_name: the take.
+        cancel: cancellation (between frame sets and stages).
+        people: people in the take (default: :func:`take_people`).
 
     Raises:
-        MissingFileError: no such session or take, or no 2D keypoints yet.
+        MissingFileError, FileFormatError: no such session or take, unreadable media.
         NoCalibrationError: the session has no rig.
-        MismatchError: the keypoints lack a camera of the rig.
-        CancelledError: ``cancel`` was set (nothing new is left behind).
+        MismatchError: the take's cameras do not match the rig.
+        CancelledError: ``cancel`` was set (the running stage leaves no manifest).
     """
-    from mocap.association.associate import associate_take_iter
-    from mocap.detections2d import Detections2D
-    from mocap.errors import MissingFileError
+    from mocap.pipeline.config import DetectStageConfig, PipelineConfig
+    from mocap.pipeline.run import run_take_iter
     from mocap.session.store import Session
 
     started = time.perf_counter()
     yield Progress("reading the take", 0, None, take_name)
-    session = Session.open(session_root)
-    take = session.take(take_name)
-    rig = session.load_rig()
-    rig = rig.subset([n for n in rig.names if n in take.camera_names] or list(rig.names))
-    keypoints = newest_file(take.derived_dir, DETECTIONS_FILE)
-    if keypoints is None:
-        raise MissingFileError(f"{take.root}: the take has no 2D keypoints yet; run `mocap detect` on its videos")
-    detections = Detections2D.load(keypoints)
-    result = yield from associate_take_iter(rig, detections, cancel=cancel)
+    take = Session.open(session_root).take(take_name)
+    keypoints = external_keypoints(take)
+    detect = (
+        DetectStageConfig(backend="precomputed", options={"paths": [str(keypoints)]})
+        if keypoints is not None
+        else DetectStageConfig()
+    )
+    config = PipelineConfig(people=people or take_people(take), detect=detect)
+    result = yield from run_take_iter(take, config, stages=("detect", "triangulate", "filter"), cancel=cancel)
     check_cancelled(cancel)
-    yield Progress("writing the results", 0, 1)
-    stage_config = {
-        "detections": str(keypoints.relative_to(take.root)),
-        "association": "default",
-        "reconstruction": "default",
-    }
-    files = write_reconstruction(take.root, result.poses, result.slot_person, stage_config, started)
-    yield Progress("writing the results", 1, 1)
     poses = result.poses
+    if poses is None:  # the filter stage always yields poses; guards the type
+        raise RuntimeError("the pipeline returned no poses")
     valid = np.isfinite(poses.xyz[..., 0])
     errors = np.asarray(poses.reprojection_error)[valid]
     errors = errors[np.isfinite(errors)]
     return ProcessedTake(
         Path(session_root),
         take_name,
-        tuple(files),
+        tuple(f for run in result.stages for f in run.outputs),
         int(np.sum(np.asarray(poses.person_id) >= 0)),
         float(valid.mean()) if valid.size else 0.0,
         float(np.median(errors)) if errors.size else float("nan"),

@@ -25,13 +25,13 @@ def _session_with_take(root, synthetic, *, keypoints=True, calibrated=True):
     if calibrated:
         session.set_calibration(synthetic.rig)
     width, height = synthetic.rig.cameras[0].image_size
-    entries = [
-        CameraEntry(name=n, video=f"{n}.mkv", timestamps=f"{n}.timestamps.csv", size=(width, height))
-        for n in synthetic.rig.names
-    ]
-    take = session.new_take(entries, synthetic.detections.fps, name="take_001", status="complete")
-    if keypoints:
-        synthetic.detections.save(ensure_folder(take.derived_dir / "detect") / "keypoints2d.npz")
+    frames = synthetic.detections.num_frames
+    entries = [CameraEntry(name=n, video=f"{n}.mkv", size=(width, height), frames=frames) for n in synthetic.rig.names]
+    take = session.new_take(
+        entries, synthetic.detections.fps, name="take_001", status="complete", synthetic={"num_people": 2}
+    )
+    if keypoints:  # detected elsewhere (mocap detect): the pipeline's detect stage replays them
+        synthetic.detections.save(ensure_folder(take.derived_dir / "imported") / "keypoints2d.npz")
     return take
 
 
@@ -56,9 +56,9 @@ def test_processing_runs_writes_results_and_the_panel_follows(qtbot, jobs, tmp_p
     result = finished.args[0]
     assert not controller.running and not panel.cancel_button.isEnabled()
     assert panel.bar.value() == 1000 and "2 people" in panel.stage.text()
-    derived = take.derived_dir / "reconstruct"
-    assert (derived / "stage.toml").is_file()
-    poses = Poses3D.load(derived / "poses3d.npz")
+    for stage in ("detect", "triangulate", "filter"):  # the pipeline's stages, each with its manifest
+        assert (take.derived_dir / stage / "stage.toml").is_file()
+    poses = Poses3D.load(take.derived_dir / "filter" / "poses3d.npz")
     assert poses.num_frames == small_synthetic.detections.num_frames and result.people == 2
     # the people are where the studio put them: centres within 10 cm of ground truth
     truth = np.nanmean(small_synthetic.poses.xyz, axis=2)  # (T, P, 3)
@@ -77,7 +77,7 @@ def test_processing_is_disabled_with_the_reason(qtbot, jobs, tmp_path, small_syn
     panel = ProcessingPanel(controller)
     qtbot.addWidget(panel)
     controller.set_take(tmp_path / "a", "take_001")
-    qtbot.waitUntil(lambda: "2D keypoints" in panel.process_button.toolTip(), timeout=10_000)
+    qtbot.waitUntil(lambda: "no 2D keypoints and no video" in panel.process_button.toolTip(), timeout=10_000)
     assert not panel.process_button.isEnabled()
     controller.set_take(tmp_path / "b", "take_001")
     qtbot.waitUntil(lambda: "calibration" in panel.process_button.toolTip(), timeout=10_000)
@@ -98,7 +98,7 @@ def test_processing_cancel_leaves_no_results(qtbot, jobs, tmp_path, small_synthe
     with qtbot.waitSignal(controller.running_changed, timeout=30_000):
         panel.cancel_button.click()
     assert controller.last_result is None and panel.stage.text() == "cancelled"
-    assert not (take.derived_dir / "reconstruct" / "stage.toml").exists()
+    assert not (take.derived_dir / "filter" / "stage.toml").exists()
     assert controller.available  # it can run again
 
 

@@ -19,6 +19,7 @@ from mocap.session.store import Session
 from mocap.synthetic.studio import StudioConfig, generate_take
 from ui.main_window import MainWindow
 from ui.responsiveness import EventLoopProbe, ReplayFeed
+from ui.subprocess_jobs import warm_up
 
 pytestmark = pytest.mark.gui
 
@@ -41,14 +42,15 @@ def test_event_loop_keeps_ticking_while_a_take_processes(qtbot, tmp_path):
     take = generate_take(STUDIO.model_copy(update={"num_frames": 150}))
     session = Session.create(tmp_path / "s", "latency")
     session.set_calibration(take.rig)
-    entries = [CameraEntry(name=n, video=f"{n}.mkv", size=(640, 480)) for n in take.rig.names]
-    stored = session.new_take(entries, 30.0, name="take_001", status="complete")
-    take.detections.save(ensure_folder(stored.derived_dir / "detect") / "keypoints2d.npz")
+    entries = [CameraEntry(name=n, video=f"{n}.mkv", size=(640, 480), frames=150) for n in take.rig.names]
+    stored = session.new_take(entries, 30.0, name="take_001", status="complete", synthetic={"num_people": 3})
+    take.detections.save(ensure_folder(stored.derived_dir / "imported") / "keypoints2d.npz")
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
+    warm_up()  # as `mocap gui` does at start: the fork server of processing jobs
     window.processing.set_take(tmp_path / "s", "take_001")
     qtbot.waitUntil(lambda: window.processing.available, timeout=10_000)
 

@@ -2,10 +2,10 @@
 cancel, and what happens after (the session is read again, a reviewed take is reloaded).
 
 Both the check (:func:`ui.processing.processing_status` reads ``take.toml`` and ``derived/``) and
-the run (:func:`ui.processing.process_take_iter`) are jobs; the controller keeps the answers. The run
-computes in a child process (:mod:`ui.subprocess_jobs`): a worker thread would hold the GIL the GUI
-thread needs, and on a busy two-core machine that stalls the event loop for hundreds of
-milliseconds.
+the run (:func:`ui.processing.process_take_iter`: the pipeline of ``mocap process``) are jobs;
+the controller keeps the answers. The run computes in a child process (:mod:`ui.subprocess_jobs`):
+a worker thread would hold the GIL the GUI thread needs, and on a busy two-core machine that
+stalls the event loop for hundreds of milliseconds.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class ProcessingController(QtCore.QObject):
         self._why = "highlight a take in the session browser"
         self._handle: JobHandle | None = None
         self.last_result: ProcessedTake | None = None
+        #: People in the take; None: as many as the synthetic studio put in it, else one.
+        self.people: int | None = None
 
     @property
     def take(self) -> tuple[Path | None, str]:
@@ -86,11 +88,11 @@ class ProcessingController(QtCore.QObject):
         if self._why:
             self.error.emit(f"cannot process {self._take or 'a take'}: {self._why}")
             return
-        root, take = self._root, self._take
+        root, take, people = self._root, self._take, self.people
         self._handle = self._jobs.submit(
             CHANNEL,
             f"processing {take}",
-            lambda cancel: in_subprocess(process_take_iter, root, take, cancel=cancel),
+            lambda cancel: in_subprocess(process_take_iter, root, take, cancel=cancel, people=people),
             on_result=self._finished,
             on_error=self._failed,
             on_progress=self._progress,

@@ -23,7 +23,13 @@ class ProcessingPanel(QtWidgets.QGroupBox):
         self.bar.setValue(0)
         self.stage = QtWidgets.QLabel("")
         self.stage.setWordWrap(True)
+        self.people = QtWidgets.QSpinBox(minimum=0, maximum=64, value=controller.people or 0)
+        self.people.setSpecialValueText("people: auto")
+        self.people.setPrefix("people: ")
+        self.people.setToolTip("people in the take (auto: the synthetic studio's count, else one)")
+        self.people.valueChanged.connect(self._people_changed)
         row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.people)
         row.addWidget(self.process_button)
         row.addWidget(self.cancel_button)
         layout = QtWidgets.QVBoxLayout(self)
@@ -38,6 +44,9 @@ class ProcessingPanel(QtWidgets.QGroupBox):
         controller.processed.connect(self.show_result)
         controller.error.connect(lambda message: self.stage.setText(f"failed: {message}"))
         self.show_available(controller.available, controller.why_not)
+
+    def _people_changed(self, value: int) -> None:
+        self._controller.people = value or None
 
     def show_available(self, ok: bool, why: str) -> None:
         self.process_button.setEnabled(ok)
