@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration.rig_toml import load_rig
     from mocap.cli_progress import run_with_bar
-    from mocap.pipeline.run import check_stages, run_take_iter
+    from mocap.pipeline.plan import check_stages
+    from mocap.pipeline.run import run_take_iter
 
     stages = check_stages(args.stages)
     take = resolve_take(args.take, args.take_name)

@@ -30,13 +30,12 @@ from numpy.typing import NDArray
 from calibration.files import atomic_output
 from calibration.progress import CancelToken, Progress, check_cancelled, drain
 from calibration.rig import CameraRig
-from calibration.rig_toml import rig_to_toml
 from mocap.detections2d import Detections2D
-from mocap.errors import MismatchError, MocapError
-from mocap.pipeline.cache import StageCache, media_key, rig_key
-from mocap.pipeline.config import STAGES, PipelineConfig
+from mocap.errors import MocapError
+from mocap.pipeline.cache import StageCache
+from mocap.pipeline.config import PipelineConfig
+from mocap.pipeline.plan import plan_take
 from mocap.poses3d import Poses3D
-from mocap.session.provenance import stage_key
 from mocap.session.store import Take
 from mocap.triangulation.observations import PersonObservations
 
@@ -55,10 +54,6 @@ T = TypeVar("T")
 
 class SyncError(MocapError, ValueError):
     """Clock offsets between the videos cannot be estimated with the confidence asked for."""
-
-
-class StageNotCachedError(MocapError, LookupError):
-    """A stage left out of ``--stages`` has no up-to-date cached result to build on."""
 
 
 @dataclass(frozen=True)
@@ -96,30 +91,6 @@ class PipelineResult:
         return next(s for s in self.stages if s.stage == name)
 
 
-def check_stages(stages: Sequence[str] | None) -> tuple[str, ...]:
-    """The selected stages in pipeline order (None: all).
-
-    Raises:
-        MocapError: an unknown stage name (lists the known ones).
-    """
-    if stages is None:
-        return STAGES
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        raise MocapError(f"unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
-    return tuple(s for s in STAGES if s in stages)
-
-
-def _rig_for_take(take: Take, rig: CameraRig) -> tuple[CameraRig, list[str]]:
-    """The rig restricted to the take's cameras and the rig name of each take camera."""
-    from mocap.detection.run import match_camera_names
-
-    names = match_camera_names(take.camera_names, rig.names)
-    if len(names) < 2:
-        raise MismatchError(f"{take.root}: only {len(names)} camera; 3D needs at least two calibrated cameras")
-    return rig.subset(names), names
-
-
 def _export_paths(take: Take, formats: Sequence[str]) -> list[Path]:
     return [take.exports_dir / f"{take.name}.{fmt}" for fmt in formats]
 
@@ -151,53 +122,19 @@ def run_take_iter(
         CancelledError: cancelled.
     """
     config = config or PipelineConfig()
-    selected = check_stages(stages)
     started = time.perf_counter()
-    if take.info.status == "recording":
-        raise MocapError(f"{take.root}: the take is still being recorded; process it when the recording ends")
-    if not take.info.cameras:
-        raise MocapError(f"{take.root}: the take holds no cameras")
-    if rig is None:
-        session = take.session
-        if session is None:
-            raise MocapError(f"{take.root}: not inside a session and no rig given; pass --rig")
-        rig = session.load_rig()
-    rig, camera_names = _rig_for_take(take, rig)
-    if config.filtering is not None:
-        from mocap.filtering.pipeline import check_filter_settings
-
-        check_filter_settings(config.filtering, take.info.fps)
+    plan = plan_take(take, config, rig=rig, stages=stages, force=force)
     cache = StageCache(take)
-
-    # the plan: keys chain through the stages, so they are known before any data is read
-    inputs: dict[str, dict[str, str]] = {
-        "detect": {"media": media_key(take)},
-        "triangulate": {"rig": rig_key(rig_to_toml(rig))},
-        "filter": {},
-        "export": {},
-    }
-    keys: dict[str, str] = {}
-    for previous, stage in zip((None, *STAGES[:-1]), STAGES, strict=True):
-        if previous is not None:
-            inputs[stage][previous] = keys[previous]
-        keys[stage] = stage_key(stage, config.stage_config(stage), inputs[stage])
-    last = max(STAGES.index(s) for s in selected)
-    needed = STAGES[: last + 1]
-    valid = {s: cache.valid(s, keys[s]) for s in needed}
-    for stage in needed:
-        if stage not in selected and valid[stage] is None:
-            state = "is out of date for these settings" if cache.manifest(stage) else "has not run"
-            raise StageNotCachedError(f"{take.root}: stage {stage} {state}; include it in --stages")
-    runs = [s for s in needed if s in selected and (force or valid[s] is None)]
+    keys, inputs = plan.keys, plan.inputs
 
     detections: Detections2D | None = None
     poses: Poses3D | None = None
     records: list[StageRun] = []
     exports: list[Path] = []
-    for stage in needed:
+    for stage in plan.needed:
         check_cancelled(cancel)
-        manifest = valid[stage]
-        if stage not in runs and manifest is not None:
+        manifest = plan.cached.get(stage)
+        if stage not in plan.runs and manifest is not None:
             files = tuple(take.root / o.file for o in manifest.outputs)
             yield Progress(f"{stage} (cached)", 1, 1)
             if stage == "detect":
@@ -212,7 +149,7 @@ def run_take_iter(
         folder = cache.prepare(stage)
         if stage == "detect":
             checkpoint = folder / CHECKPOINT_FILE
-            detections = yield from _detect(take, config, camera_names, checkpoint, keys[stage], cancel)
+            detections = yield from _detect(take, config, plan.camera_names, checkpoint, keys[stage], cancel)
             outputs = [detections.save(folder / DETECTIONS_FILE)]
             checkpoint.unlink(missing_ok=True)
         elif stage == "triangulate":
@@ -222,7 +159,7 @@ def run_take_iter(
                 yield Progress("sync", 0, 1)
                 timed, offsets_file = _synchronise(take, timed, config, folder)
                 outputs.append(offsets_file)
-            poses, slot_person = yield from _triangulate(rig, timed, config, cancel)
+            poses, slot_person = yield from _triangulate(plan.rig, timed, config, cancel)
             with atomic_output(folder / ASSIGNMENT_FILE) as handle:
                 np.save(handle, slot_person, allow_pickle=False)
             outputs[:0] = [poses.save(folder / POSES_FILE), folder / ASSIGNMENT_FILE]

@@ -9,8 +9,9 @@ from mocap.detection.registry import UnknownDetectorError
 from mocap.errors import MismatchError, MocapError
 from mocap.filtering.pipeline import FilterConfig
 from mocap.metrics import mpjpe
-from mocap.pipeline.config import DetectStageConfig, ExportStageConfig, PipelineConfig
-from mocap.pipeline.run import StageNotCachedError, run_take, run_take_iter
+from mocap.pipeline.config import STAGES, DetectStageConfig, ExportStageConfig, PipelineConfig
+from mocap.pipeline.plan import StageNotCachedError, plan_take
+from mocap.pipeline.run import run_take, run_take_iter
 from mocap.session.provenance import code_version, config_hash, read_manifest
 from mocap.session.store import NoCalibrationError, Session
 
@@ -254,3 +255,15 @@ def test_a_checkpoint_of_other_settings_is_not_used(studio, monkeypatch):
         cancel_after_25_sets()
     run_take(studio.take, oracle_config(), stages=["detect"])
     assert studio.made[-1].calls == 36
+
+
+def test_the_plan_says_what_would_run_without_running_it(studio):
+    assert [plan_take(studio.take, oracle_config()).state(s) for s in STAGES] == ["run"] * 4
+    run_take(studio.take, oracle_config(), stages=["detect", "triangulate"])
+    plan = plan_take(studio.take, oracle_config())
+    assert [plan.state(s) for s in STAGES] == ["cached", "cached", "run", "run"]
+    assert plan.camera_names == studio.synthetic.rig.names
+    assert plan.keys["detect"] == plan.inputs["triangulate"]["detect"]
+    partial = plan_take(studio.take, oracle_config(), stages=["triangulate"], force=True)
+    assert [partial.state(s) for s in STAGES] == ["cached", "run", "not needed", "not needed"]
+    assert not (studio.take.derived_dir / "filter").exists()  # planning wrote nothing
