@@ -79,6 +79,16 @@ class JacobianModel:
         self.vertex_ids = vertex_ids
         self.vertex_weights = layer.weights[vertex_ids]  # (K, J)
         self.vertex_shapedirs = layer.shapedirs[vertex_ids]  # (K, 3, S)
+        # (point, joint) pairs where the joint moves the point: ancestors of the point's carriers
+        carriers = torch.cat([parent_of, self.vertex_weights], dim=0)  # (P, J)
+        self.below_weight = carriers @ descends.T  # (P, J): weight of the point carried at or below j
+        self.pair_point, self.pair_joint = torch.nonzero(self.below_weight, as_tuple=True)
+        # the shape chain dJw_k = dJw_parent + Rw_parent (Jsd_k - Jsd_parent), summed along the tree
+        jsd = layer.j_shapedirs  # (J, 3, S)
+        self.parent_index = torch.as_tensor([max(p, 0) for p in layer.parents], device=layer.device)
+        self.bone_shapedirs = jsd - jsd[self.parent_index]  # (J, 3, S); row 0 unused
+        self.chain = descends.clone()
+        self.chain[0] = 0.0  # the root's own term is jsd[0], not rotated
 
     def point_jacobians(
         self,
@@ -104,36 +114,35 @@ class JacobianModel:
         # S[p, j] = sum over joints k below j of the part of point p carried by k; c[p, j] its weight
         joint_parts = joints[:, :, None, :] * self.joint_weights[None, :, :, None]  # (T, J, J, 3)
         parts = [joint_parts]
-        weights = [self.joint_weights]
         if posed_vertices is not None and posed_vertices.shape[1]:
             local = posed_vertices[:, :, None, :] - rest[None, None]  # (T, K, J, 3)
             carried = torch.einsum("tjab,tkjb->tkja", rot_world, local) + joints[:, None]  # (T, K, J, 3)
             parts.append(carried * self.vertex_weights[None, :, :, None])
-            weights.append(self.vertex_weights)
         part = torch.cat(parts, dim=1)  # (T, P, J, 3)
-        weight = torch.cat(weights, dim=0)  # (P, J)
-        below = torch.einsum("jk,tpkc->tpjc", self.descends, part)
-        below_weight = weight @ self.descends.T  # (P, J)
-        lever = below - below_weight[None, :, :, None] * joints[:, None]  # (T, P, J, 3)
+        points = part.shape[1]
+        pp, jj = self.pair_point, self.pair_joint
+        if points < self.below_weight.shape[0]:  # no vertices this time: joints only
+            keep = pp < points
+            pp, jj = pp[keep], jj[keep]
+        below = torch.einsum("jk,tpkc->tpjc", self.descends, part)[:, pp, jj]  # (T, n_pairs, 3)
+        lever = below - self.below_weight[pp, jj][None, :, None] * joints[:, jj]  # (T, n_pairs, 3)
         # d point / d theta_j = -[lever]_x Rw_j Jr(theta_j): column k is (Rw_j Jr_j)[:, k] x lever,
         # written as cross products (elementwise) rather than a batch of 3x3 products, which a CPU
-        # runs far slower for these sizes
+        # runs far slower for these sizes; only the (point, joint) pairs that move are computed
         frame_axes = (rot_world @ right_jacobian(rvecs)).transpose(-1, -2)  # (T, J, k, c)
-        d_param = torch.linalg.cross(frame_axes[:, None], lever[:, :, :, None, :].expand(-1, -1, -1, 3, -1))
-        points = d_param.shape[1]  # d_param: (T, P, J, k, c)
+        d_pairs = torch.linalg.cross(frame_axes[:, jj], lever[:, :, None, :].expand(-1, -1, 3, -1))  # (T, n, k, c)
+        d_param = torch.zeros(t_frames, points, n, 3, 3, dtype=joints.dtype, device=joints.device)
+        d_param[:, pp, jj] = d_pairs  # (T, P, J, k, c)
         pose = torch.empty(t_frames, points, 3, 3 * n + 3, dtype=joints.dtype, device=joints.device)
         pose[..., : 3 * n] = d_param.permute(0, 1, 4, 2, 3).reshape(t_frames, points, 3, 3 * n)
         pose[..., 3 * n :] = torch.eye(3, dtype=joints.dtype, device=joints.device)
-        # shape: down the chain, then vertices from their carrying joints
+        # shape: down the chain (all joints at once), then vertices from their carrying joints
         jsd = layer.j_shapedirs  # (J, 3, S)
-        d_joint = [jsd[0].expand(t_frames, -1, -1)]
-        for k in range(1, n):
-            p = layer.parents[k]
-            d_joint.append(d_joint[p] + rot_world[:, p] @ (jsd[k] - jsd[p]))
-        d_joints = torch.stack(d_joint, dim=1)  # (T, J, 3, S)
+        rotated = torch.einsum("tjab,jbs->tjas", rot_world[:, self.parent_index], self.bone_shapedirs)
+        d_joints = jsd[0] + torch.einsum("jk,tjas->tkas", self.chain, rotated)  # (T, J, 3, S)
         shape_parts = [d_joints]
         if posed_vertices is not None and posed_vertices.shape[1]:
-            rel = self.vertex_shapedirs[:, None] - jsd[None]  # (K, J, 3, S)
-            per_joint = rot_world[:, None] @ rel[None] + d_joints[:, None]  # (T, K, J, 3, S)
-            shape_parts.append(torch.einsum("kj,tkjcs->tkcs", self.vertex_weights, per_joint))
+            rel = (self.vertex_shapedirs[:, None] - jsd[None]) * self.vertex_weights[:, :, None, None]  # (K, J, 3, S)
+            carried_shape = torch.einsum("tjab,kjbs->tkas", rot_world, rel)
+            shape_parts.append(carried_shape + torch.einsum("kj,tjas->tkas", self.vertex_weights, d_joints))
         return PointJacobians(pose=pose, shape=torch.cat(shape_parts, dim=1))
