@@ -43,7 +43,7 @@ pytest: setup system-deps blender-venv
 test: lint typecheck pytest
 
 demo: setup
-	$(VENV)/bin/mocap demo --out demo_out
+	$(VENV)/bin/mocap demo --out demo_out --real
 
 clean:
 	rm -rf $(VENV) .venv-blender demo_out .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic take")
     parser.add_argument("--frames", type=_positive, default=300, help="frames in the take (default 300)")
     parser.add_argument("--people", type=_positive, default=2, help="people in the take (default 2)")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="then process the real 4-camera Pose2Sim take, videos in (into OUT/real; fetched once with pip "
+        "download when ../shared/data lacks it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,4 +54,11 @@ def run(args: argparse.Namespace) -> int:
     ):
         print(f"  {label:14s} {path}")
     print(f"done in {result.seconds:.1f} s")
+    if args.real:
+        from mocap.cli_progress import run_with_bar
+        from mocap.pipeline.real_demo import format_summary, real_demo_iter
+
+        print("\nreal take (Pose2Sim single person, BlazePose on CPU):", flush=True)
+        summary = run_with_bar(real_demo_iter(args.out / "real"))
+        print("\n".join(format_summary(summary)))
     return 0

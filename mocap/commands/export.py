@@ -11,7 +11,7 @@ FORMATS = ("bvh", "fbx", "trc", "c3d", "csv", "npz")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="a poses3d.npz file, or a take folder holding derived/poses3d.npz")
+    parser.add_argument("input", type=Path, help="a poses3d.npz file, or a processed take folder")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: from the --out suffix)")
     parser.add_argument("--out", type=Path, required=True, help="output file (several people: see the format's rule)")
     parser.add_argument(
@@ -29,14 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_input(path: Path) -> Path:
-    """The poses3d.npz behind ``path`` (the file itself, or ``<take>/derived/poses3d.npz``).
+    """The poses3d.npz behind ``path``: the file itself; for a take of a session (``take.toml``),
+    the 3D poses of its last finished processing stage; else ``<folder>/derived/poses3d.npz``.
 
     Raises:
-        MissingFileError: neither exists.
+        MissingFileError: none of these exists.
     """
     from mocap.errors import MissingFileError
+    from mocap.pipeline.run import final_poses_path
+    from mocap.session.store import TAKE_FILE, Take
 
     if path.is_dir():
+        if (path / TAKE_FILE).is_file():
+            processed = final_poses_path(Take.open(path))
+            if processed is None:
+                raise MissingFileError(f"{path}: the take has no 3D poses yet; run `mocap process {path}` first")
+            return processed
         candidate = path / "derived" / "poses3d.npz"
         if not candidate.is_file():
             raise MissingFileError(f"{path}: a folder without derived/poses3d.npz; reconstruct the take first")
