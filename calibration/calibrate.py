@@ -264,16 +264,33 @@ def calibrate_detections_iter(
     if joint:
         problem.add_close_ups(intrinsic_found, intrinsics, camera_from_reference)
     reference_from_board = problem.initial_boards(board_in_reference)
+    observations = problem.observations()
+    matrices = np.array([lens[n][0] for n in names])
+    distortions = np.array([lens[n][1] for n in names])
+    if joint:
+        # poses first with the lenses held, then lenses and poses together from there: the joint
+        # problem started from single-view poses can wander off when the board is small and views few
+        held = bundle_adjust(
+            observations,
+            matrices,
+            distortions,
+            camera_from_reference,
+            reference_from_board,
+            fixed_camera=root,
+            options=options.bundle.model_copy(update={"refine_intrinsics": False}),
+        )
+        camera_from_reference, reference_from_board = held.camera_from_reference, held.reference_from_board
+        yield Progress("bundle adjustment", 1, 2)
     result = bundle_adjust(
-        problem.observations(),
-        np.array([lens[n][0] for n in names]),
-        np.array([lens[n][1] for n in names]),
+        observations,
+        matrices,
+        distortions,
         camera_from_reference,
         reference_from_board,
         fixed_camera=root,
         options=options.bundle,
     )
-    yield Progress("bundle adjustment", 1, 1)
+    yield Progress("bundle adjustment", 2 if joint else 1, 2 if joint else 1)
 
     # 6: world frame
     check_cancelled(cancel)
