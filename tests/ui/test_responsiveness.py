@@ -51,8 +51,11 @@ def test_event_loop_keeps_ticking_while_a_take_processes(qtbot, tmp_path):
     window.show()
     qtbot.waitExposed(window)
     warm_up()  # as `mocap gui` does at start: the fork server of processing jobs
-    window.processing.set_take(tmp_path / "s", "take_001")
-    qtbot.waitUntil(lambda: window.processing.available, timeout=10_000)
+    window.session.open(tmp_path / "s")
+    qtbot.waitUntil(lambda: window.session.summary is not None, timeout=10_000)
+    assert window.session.summary.take("take_001").results == "2D"  # keypoints made elsewhere
+    window.session_browser.takes.setCurrentItem(window.session_browser.takes.topLevelItem(0))
+    qtbot.waitUntil(lambda: window.processing.available, timeout=10_000)  # it follows the highlighted take
 
     probe = EventLoopProbe(10)
     window.processing.running_changed.connect(lambda running: running or probe.stop())
@@ -63,6 +66,10 @@ def test_event_loop_keeps_ticking_while_a_take_processes(qtbot, tmp_path):
     print(latency)
     assert latency.samples > 50
     assert latency.p99_ms < 50.0
+    # the window then shows the processed take: the session lists its results, review loads it
+    qtbot.waitUntil(lambda: window.review.take is not None, timeout=30_000)
+    assert window.review.take.poses.num_people == 3 and window.review.take.num_frames == 150
+    qtbot.waitUntil(lambda: window.session.summary.take("take_001").results == "2D + 3D", timeout=10_000)
 
 
 def test_live_view_draws_a_30_fps_feed_of_four_cameras(qtbot):
