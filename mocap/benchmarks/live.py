@@ -111,6 +111,8 @@ def _case(args: argparse.Namespace, detector: str, record: bool) -> list[str]:
 
 
 def _soak(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from mocap.live.setup import build_engine, report_lines
 
     detector = args.detector if args.detector in ("blazepose", "studio") else "studio"
@@ -141,6 +143,13 @@ def _soak(args: argparse.Namespace) -> int:
         f"memory: {base / 2**20:.1f} MiB after {warmup:.0f} s warm-up, {samples[-1][1] / 2**20:.1f} MiB at the end, "
         f"peak {peak / 2**20:.1f} MiB: growth {growth:+.2f} % (target < 5 %)"
     )
+    minutes = [rss for t, rss in samples if t >= 0][:: max(1, round(60.0 / 5.0))] + [samples[-1][1]]
+    print("memory every minute (MiB): " + " ".join(f"{rss / 2**20:.0f}" for rss in minutes))
+    late = [(t, rss) for t, rss in samples if t >= args.soak / 2]
+    if len(late) >= 3:
+        times, values = np.array(late, dtype=np.float64).T
+        slope = np.polyfit(times / 60.0, values / 2**20, 1)[0]
+        print(f"memory trend over the second half: {slope:+.2f} MiB per minute")
     print(f"dropped frame sets: {100 * engine.dropped_fraction:.2f} % (target < 1 %)")
     return 0
 
@@ -155,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(max(1, args.threads))
+    from mocap.live.memory import use_mmap_for_frames
+
+    use_mmap_for_frames()  # as mocap live does (mocap.live.memory)
     if args.soak is not None:
         return _soak(args)
     detectors = ("blazepose", "studio") if args.detector in (None, "both") else (args.detector,)

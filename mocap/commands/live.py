@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mocap.capture.setup import parse_size
     from mocap.errors import MocapError
+    from mocap.live.memory import use_mmap_for_frames
     from mocap.live.setup import LiveOptions, build_engine, report_lines
 
     if args.seconds is not None and args.seconds <= 0:
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         take=args.take,
     )
     engine = build_engine(options)
+    use_mmap_for_frames()  # a long run keeps a flat memory footprint (mocap.live.memory)
     done = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
