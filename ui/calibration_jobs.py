@@ -1,7 +1,8 @@
 """The calibration wizard's work, run in jobs: a quick board scan per camera and the calibration. No Qt.
 
 * :func:`resolve_sources`: camera name -> video or image folder (:mod:`calibration.calibrate_sources`),
-  intrinsic inputs matched to the extrinsic cameras.
+  intrinsic inputs matched to the extrinsic cameras; :func:`take_sources`: a recorded take's
+  videos (the board filmed with the recording panel).
 * :func:`scan_iter`: searches every camera's extrinsic input for the board at most
   ``max_frames`` evenly spaced frames (:class:`calibration.board_detection.BoardDetector`) and
   reports, per camera, in how many frames the board was found, the image with the most corners
@@ -86,6 +87,23 @@ def resolve_sources(extrinsic: Sequence[str | Path], intrinsic: Sequence[str | P
     found = camera_sources(extrinsic, "extrinsic")
     matched = match_sources(camera_sources(intrinsic, "intrinsic"), found) if intrinsic else {}
     return Sources(found, matched)
+
+
+def take_sources(session_root: str | Path, take_name: str) -> Sources:
+    """A recorded take's videos as the extrinsic inputs (the board filmed with the recording panel).
+
+    Raises:
+        MissingFileError, FileFormatError: no such session or take, or a video is missing.
+    """
+    from mocap.errors import MissingFileError
+    from mocap.session.store import Session
+
+    take = Session.open(session_root).take(take_name)
+    videos = [take.video_path(name) for name in take.camera_names]
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        raise MissingFileError(f"{take.root}: videos missing: {', '.join(missing)}")
+    return resolve_sources(videos)
 
 
 def scan_iter(

@@ -197,6 +197,7 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda summary: self.calibration.set_session(summary.root if summary is not None else None)
         )
         self.session.current_changed.connect(self.processing.set_take)
+        self.session.current_changed.connect(self.calibration.set_current_take)
         self.calibrate_action.triggered.connect(self.open_calibration_wizard)
         self.calibration.saved.connect(self._calibration_saved)
         self.recording.running_changed.connect(self._recording_changed)

@@ -135,3 +135,35 @@ def test_wizard_reports_a_bad_board_and_cancels(qtbot, jobs, board_take):
     with qtbot.waitSignal(controller.error, timeout=10_000) as failed:
         controller.set_inputs([missing])
     assert "nothing-here" in failed.args[0]
+
+
+def test_wizard_uses_a_recorded_take_of_the_board(qtbot, jobs, board_take, tmp_path):
+    """Record the board (here: the rendered frames written as the take's videos), highlight the
+    take, use its videos: the scan finds the board in every camera's video."""
+    import cv2
+
+    from mocap.capture.video import VideoWriter
+    from mocap.session.schema import CameraEntry
+
+    take, folder = board_take
+    session = Session.create(tmp_path / "s", "board")
+    entries = [CameraEntry(name=n, video=f"{n}.mkv", size=(480, 360), frames=10) for n in take.rig.names]
+    stored = session.new_take(entries, 30.0, name="board_001", status="complete")
+    for name in take.rig.names:
+        writer = VideoWriter(stored.video_path(name), (480, 360), 30.0, quality=12)
+        for k in range(10):
+            writer.write(cv2.imread(str(folder / "extrinsic" / name / f"{k:04d}.png"), cv2.IMREAD_COLOR))
+        writer.close()
+    _display, controller, wizard = _wizard(qtbot, jobs)
+    controller.set_board(BOARD)
+    assert not wizard.take_button.isEnabled() and "recording panel" in wizard.take_button.toolTip()
+    controller.set_session(tmp_path / "s")
+    controller.set_current_take(tmp_path / "s", "board_001")
+    assert wizard.take_button.isEnabled()
+    wizard.take_button.click()
+    qtbot.waitUntil(lambda: controller.sources is not None, timeout=10_000)
+    assert controller.sources.extrinsic == {n: stored.video_path(n) for n in take.rig.names}
+    with qtbot.waitSignal(controller.scans_changed, timeout=60_000):
+        wizard.scan_button.click()
+    assert [s.frames_scanned for s in controller.scans] == [10, 10, 10]
+    assert all(s.frames_found >= 2 for s in controller.scans)

@@ -16,7 +16,15 @@ from PySide6 import QtCore
 
 from calibration.boards import BoardSpec
 from calibration.progress import Progress
-from ui.calibration_jobs import CalibrationOutcome, CameraScan, Sources, calibrate_job, resolve_sources, scan_iter
+from ui.calibration_jobs import (
+    CalibrationOutcome,
+    CameraScan,
+    Sources,
+    calibrate_job,
+    resolve_sources,
+    scan_iter,
+    take_sources,
+)
 from ui.calibration_jobs import save_calibration as save_rig
 from ui.controllers.display import CALIBRATION, DisplayController
 from ui.jobs import JobHandle, JobRunner
@@ -61,6 +69,7 @@ class CalibrationController(QtCore.QObject):
         self.outcome: CalibrationOutcome | None = None
         self.floor_frame: int | None = None
         self.session_root: Path | None = None
+        self.current_take = ""
         self._handle: JobHandle | None = None
 
     # ------------------------------------------------------------------ state
@@ -92,6 +101,18 @@ class CalibrationController(QtCore.QObject):
         self.session_root = Path(root) if root is not None else None
         self.state_changed.emit()
 
+    def set_current_take(self, root: Path | None, take_name: str) -> None:
+        """Follow the take highlighted in the session browser (for :meth:`use_take`)."""
+        self.current_take = take_name if root is not None else ""
+        self.state_changed.emit()
+
+    def why_not_use_take(self) -> str:
+        if self.running:
+            return "a job of the wizard is running"
+        if self.session_root is None or not self.current_take:
+            return "record the board with the recording panel, then highlight that take"
+        return ""
+
     # ------------------------------------------------------------------ choices
 
     def set_board(self, board: BoardSpec) -> None:
@@ -119,6 +140,16 @@ class CalibrationController(QtCore.QObject):
             "calibration-sources",
             "reading the calibration inputs",
             lambda _c: resolve_sources(extrinsic, intrinsic or ()),
+            on_result=self._sources,
+            on_error=self.error.emit,
+        )
+
+    def use_take(self, session_root: str | Path, take_name: str) -> None:
+        """Use a recorded take's videos as the extrinsic inputs (resolved in a job)."""
+        self._jobs.submit(
+            "calibration-sources",
+            f"reading the videos of {take_name}",
+            lambda _c: take_sources(session_root, take_name),
             on_result=self._sources,
             on_error=self.error.emit,
         )

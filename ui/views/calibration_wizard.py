@@ -93,6 +93,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.extrinsic_button.setToolTip("a folder with one synchronized video or image folder per camera")
         self.intrinsic_button = QtWidgets.QPushButton("Intrinsic videos (optional)…")
         self.intrinsic_button.setToolTip("close-ups of the board per camera; named after the cameras")
+        self.take_button = QtWidgets.QPushButton("Highlighted take's videos")
         self.scan_button = QtWidgets.QPushButton("Scan for the board")
         self.sources_label = QtWidgets.QLabel("no videos chosen")
         self.sources_label.setWordWrap(True)
@@ -102,7 +103,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.tiles_layout.setContentsMargins(0, 0, 0, 0)
         self.tiles: list[CameraTile] = []
         row = QtWidgets.QHBoxLayout()
-        for button in (self.extrinsic_button, self.intrinsic_button, self.scan_button):
+        for button in (self.extrinsic_button, self.intrinsic_button, self.take_button, self.scan_button):
             row.addWidget(button)
         column = QtWidgets.QVBoxLayout(box)
         column.addLayout(row)
@@ -112,6 +113,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.extrinsic_button.clicked.connect(self._ask_extrinsic)
         self.intrinsic_button.clicked.connect(self._ask_intrinsic)
         self.scan_button.clicked.connect(self._controller.scan)
+        self.take_button.clicked.connect(self._use_take)
         return box
 
     def _floor_box(self) -> QtWidgets.QGroupBox:
@@ -196,6 +198,11 @@ class CalibrationWizard(QtWidgets.QDialog):
         if folder and self._extrinsic:
             self._controller.set_inputs(self._extrinsic, [folder])
 
+    def _use_take(self) -> None:
+        controller = self._controller
+        if controller.session_root is not None and controller.current_take:
+            controller.use_take(controller.session_root, controller.current_take)
+
     def _floor_changed(self) -> None:
         self._controller.set_floor_frame(self.floor_frame.value() if self.board_on_floor.isChecked() else None)
 
@@ -254,6 +261,7 @@ class CalibrationWizard(QtWidgets.QDialog):
             (self.scan_button, controller.why_not_scan()),
             (self.run_button, controller.why_not_run()),
             (self.save_button, controller.why_not_save()),
+            (self.take_button, controller.why_not_use_take()),
         ):
             button.setEnabled(not why)
             button.setToolTip(why)
