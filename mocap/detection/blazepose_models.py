@@ -121,10 +121,17 @@ class BlazePoseModels:
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
         detector_graph = read_tflite(detection_model or model_path("pose_detection"))
         landmark_graph = read_tflite(landmark_model or model_path("pose_landmark_full"))
-        self.detector = TfliteExecutor(detector_graph).eval().to(self.device, self.dtype)
+        # channels_last: the layout TFLite itself uses, ~15 % faster convolutions on the CPU and
+        # the one tensor cores want on a GPU.
+        # (CPU fp16 convolutions are far slower in channels_last: keep them contiguous.)
+        cpu_half = self.device.type == "cpu" and self.dtype == torch.float16
+        layout = torch.contiguous_format if cpu_half else torch.channels_last
+        self._layout = layout
+        to = {"device": self.device, "dtype": self.dtype, "memory_format": layout}  # (stubs lack memory_format)
+        self.detector = TfliteExecutor(detector_graph).eval().to(**to)
         # Landmarks, pose flag and heatmap; the segmentation and world-landmark heads are pruned.
         self.landmarker = TfliteExecutor(landmark_graph, ["Identity", "Identity_1", "Identity_3"]).eval()
-        self.landmarker = self.landmarker.to(self.device, self.dtype)
+        self.landmarker = self.landmarker.to(**to)
         self.forward_passes = {"detector": 0, "landmarks": 0}
         #: Crops bit-identical to MediaPipe's (OpenCV fixed point); False: float grid_sample.
         self.opencv_exact = True
@@ -155,7 +162,8 @@ class BlazePoseModels:
             list(images), np.arange(len(images)), positions, "zeros", opencv_exact=self.opencv_exact
         )
         with torch.inference_mode():
-            raw_boxes, raw_scores = self.detector((crops * (2.0 / 255.0) - 1.0).to(self.dtype), nchw=True)
+            batch = (crops * (2.0 / 255.0) - 1.0).to(self.dtype).contiguous(memory_format=self._layout)
+            raw_boxes, raw_scores = self.detector(batch, nchw=True)
         self.forward_passes["detector"] += 1
         raw_boxes_np = raw_boxes.float().cpu().numpy()
         raw_scores_np = raw_scores.float().cpu().numpy()
@@ -202,7 +210,8 @@ class BlazePoseModels:
         positions = roi_ops.sampling_positions(center, size, rotation, lm.CROP_SIZE, device=self.device)
         crops = roi_ops.sample_crops(list(images), view_of_roi, positions, "border", opencv_exact=self.opencv_exact)
         with torch.inference_mode():
-            raw, flag, heatmap = self.landmarker((crops * (1.0 / 255.0)).to(self.dtype), nchw=True)
+            batch = (crops * (1.0 / 255.0)).to(self.dtype).contiguous(memory_format=self._layout)
+            raw, flag, heatmap = self.landmarker(batch, nchw=True)
             self.forward_passes["landmarks"] += 1
             uv, visibility, _ = lm.decode_landmarks(raw)
             uv = lm.refine_with_heatmap(uv, heatmap.permute(0, 2, 3, 1))

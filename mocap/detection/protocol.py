@@ -69,6 +69,22 @@ class Detector(Protocol):
         ...
 
 
+def detect_batch(
+    detector: Detector, frame_sets: Sequence[Sequence[Frame | None]], first_index: int
+) -> list[FrameSetDetections]:
+    """Keypoints of consecutive frame sets ``first_index, first_index + 1, ...``.
+
+    ``frame_sets[k][v]`` is view v's BGR uint8 (H, W, 3) image of frame ``first_index + k``. A
+    backend with its own ``detect_batch`` (blazepose: one forward pass per stage for every view
+    of every frame set in static mode) runs it; others are called frame set by frame set, in
+    order, so tracking sees the frames as a sequence.
+    """
+    batched = getattr(detector, "detect_batch", None)
+    if callable(batched):
+        return list(batched(frame_sets, first_index))
+    return [detector.detect(images, first_index + k) for k, images in enumerate(frame_sets)]
+
+
 def describe(detector: Any) -> str:
     """A one-line description for logs: backend name and layout."""
     return f"{getattr(detector, 'name', type(detector).__name__)} ({detector.layout.name})"

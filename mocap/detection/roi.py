@@ -112,7 +112,7 @@ def sampling_positions(
     return torch.from_numpy(np.stack([x, y], axis=-1)).to(device)
 
 
-def _fixed_point_bilinear(image: Any, positions: Any, padding_mode: str) -> Any:
+def fixed_point_bilinear(image: Any, positions: Any, padding_mode: str) -> Any:
     """OpenCV's uint8 bilinear warp, bit for bit, gathered straight from a uint8 image.
 
     Positions are rounded to 1/32 pixel, the four weights are ``(32 - fx)(32 - fy)`` etc. in
@@ -146,6 +146,33 @@ def _fixed_point_bilinear(image: Any, positions: Any, padding_mode: str) -> Any:
     return rgb.permute(0, 3, 1, 2)
 
 
+def opencv_bilinear(image: NDArray[np.uint8], positions: NDArray[np.float64], padding_mode: str) -> NDArray[np.uint8]:
+    """The same warp by OpenCV itself (CPU): ``warpPerspective`` with the inverse map of each region.
+
+    The region's map is affine: crop pixel ``(j, i)`` samples ``corner + j * step_x + i * step_y``,
+    all read off ``positions`` (N, S, S, 2). ``image`` (H, W, 3) uint8 BGR.
+
+    Returns:
+        (N, S, S, 3) uint8 BGR crops.
+    """
+    import cv2
+
+    side = positions.shape[1]
+    border = cv2.BORDER_CONSTANT if padding_mode == "zeros" else cv2.BORDER_REPLICATE
+    out = np.empty((positions.shape[0], side, side, 3), dtype=np.uint8)
+    for k in range(positions.shape[0]):
+        corner = positions[k, 0, 0]
+        step_x = (positions[k, 0, -1] - corner) / max(side - 1, 1)
+        step_y = (positions[k, -1, 0] - corner) / max(side - 1, 1)
+        crop_to_source = np.array(
+            [[step_x[0], step_y[0], corner[0]], [step_x[1], step_y[1], corner[1]], [0.0, 0.0, 1.0]]
+        )
+        out[k] = cv2.warpPerspective(
+            image, crop_to_source, (side, side), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border
+        )
+    return out
+
+
 def sample_crops(
     images: Any, view_of_roi: NDArray[np.int64], positions: Any, padding_mode: str, *, opencv_exact: bool = True
 ) -> Any:
@@ -157,7 +184,9 @@ def sample_crops(
         positions: (R, S, S, 2) float64 pixel positions from :func:`sampling_positions`.
         padding_mode: ``"zeros"`` (MediaPipe BORDER_ZERO) or ``"border"`` (BORDER_REPLICATE).
         opencv_exact: reproduce OpenCV's fixed-point uint8 warp (what MediaPipe feeds its
-            models) by gathering from the uint8 image; otherwise ``grid_sample`` on a float copy.
+            models): OpenCV itself for images in CPU memory (fastest there), the same
+            arithmetic gathered from the uint8 image on other devices; otherwise ``grid_sample``
+            on a float copy.
 
     Returns:
         (R, 3, S, S) float32 tensor of RGB values 0..255, in region order.
@@ -170,8 +199,12 @@ def sample_crops(
     for view in np.unique(view_of_roi):
         image = images[int(view)]
         rows = torch.from_numpy(np.flatnonzero(view_of_roi == view)).to(positions.device)
+        if opencv_exact and image.device.type == "cpu":
+            crops = opencv_bilinear(image.numpy(), positions[rows].cpu().numpy(), padding_mode)
+            out[rows] = torch.from_numpy(crops).to(out.device).permute(0, 3, 1, 2).flip(1).float()
+            continue
         if opencv_exact:
-            out[rows] = _fixed_point_bilinear(image, positions[rows], padding_mode)
+            out[rows] = fixed_point_bilinear(image, positions[rows], padding_mode)
             continue
         height, width = image.shape[0], image.shape[1]
         planar = image.permute(2, 0, 1).flip(0).float()[None]  # (1, 3, H, W) RGB

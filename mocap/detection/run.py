@@ -18,7 +18,7 @@ import numpy as np
 
 from calibration.media import IMAGE_SUFFIXES, FrameSource, media_in_folder, open_frames
 from calibration.progress import CancelToken, Progress, check_cancelled
-from mocap.detection.protocol import Detector, Frame, FrameSetDetections
+from mocap.detection.protocol import Detector, Frame, FrameSetDetections, detect_batch
 from mocap.detections2d import Detections2D
 from mocap.errors import MismatchError, MissingFileError
 
@@ -156,8 +156,7 @@ def detect_media_iter(
                             f"{resolved[view]}: ended at frame {index + k} of {end}; file truncated?"
                         )
                     batch[k][view] = item[1]
-            for k in range(count):
-                results.append(detector.detect(batch[k], index + k))
+            results.extend(detect_batch(detector, batch, index))
             index += count
             yield Progress(stage, index - start, end - start, f"frame {index}")
     finally:

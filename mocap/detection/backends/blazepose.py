@@ -135,6 +135,30 @@ class BlazePoseDetector:
             every > 0 and len(self._tracks[view]) < cfg.max_people and frame_index - self._last_detection[view] >= every
         )
 
+    def detect_batch(self, frame_sets: Sequence[Sequence[Frame | None]], first_index: int) -> list[FrameSetDetections]:
+        """Keypoints of K consecutive frame sets (``frame_sets[k][v]``: view v of frame
+        ``first_index + k``).
+
+        In ``static`` mode the K x V images go through each stage in one forward pass; with
+        tracking, frame set k needs the regions of k - 1, so they run one after another (each
+        still one pass per stage for all its views and people).
+
+        Raises:
+            ShapeError: frame sets with different view counts, or a bad image.
+        """
+        if not self.config.static or len(frame_sets) <= 1:
+            return [self.detect(images, first_index + k) for k, images in enumerate(frame_sets)]
+        views = len(frame_sets[0])
+        if any(len(images) != views for images in frame_sets):
+            raise ShapeError("frame_sets", f"{views} views in every frame set", str([len(f) for f in frame_sets]))
+        names, tracks, last = self._camera_names, self._tracks, self._last_detection
+        flat = self.detect([image for images in frame_sets for image in images], first_index)
+        self._camera_names, self._tracks, self._last_detection = names, tracks, last
+        return [
+            FrameSetDetections(flat.xy[k * views : (k + 1) * views], flat.score[k * views : (k + 1) * views])
+            for k in range(len(frame_sets))
+        ]
+
     def detect(self, images: Sequence[Frame | None], frame_index: int) -> FrameSetDetections:
         """Keypoints of one frame set (BGR uint8 images, one per view)."""
         if len(self._tracks) != len(images):

@@ -74,7 +74,7 @@ def test_exact_crops_equal_opencv_warp_perspective(rng):
     center, size, rotation = np.array([[70.3, 52.9]]), np.array([150.0]), np.array([0.4])
     positions = roi.sampling_positions(center, size, rotation, 64, device="cpu")
     for mode, border in (("zeros", cv2.BORDER_CONSTANT), ("border", cv2.BORDER_REPLICATE)):
-        ours = roi.sample_crops([torch.from_numpy(image)], np.zeros(1, np.int64), positions, mode)[0]
+        ours = roi.fixed_point_bilinear(torch.from_numpy(image), positions, mode)[0]  # the device path
         rect = ((70.3, 52.9), (150.0, 150.0), float(np.degrees(0.4)))
         corners = cv2.boxPoints(rect).astype(np.float32)
         target = np.array([[0, 64], [0, 0], [64, 0], [64, 64]], dtype=np.float32)
@@ -83,6 +83,8 @@ def test_exact_crops_equal_opencv_warp_perspective(rng):
         same = ours.permute(1, 2, 0).numpy() == expected[:, :, ::-1]
         assert same.mean() > 0.995, mode  # bit-identical but for double-rounding at a few 1/32 ties
         views = np.zeros(1, np.int64)
+        cpu = roi.sample_crops([torch.from_numpy(image)], views, positions, mode)[0]  # OpenCV on the CPU
+        assert (cpu.permute(1, 2, 0).numpy() == expected[:, :, ::-1]).mean() > 0.995, mode
         fast = roi.sample_crops([torch.from_numpy(image)], views, positions, mode, opencv_exact=False)[0]
         assert float((fast - ours).abs().mean()) < 1.0
 
