@@ -72,7 +72,14 @@ class SessionBrowserView(QtWidgets.QWidget):
             self._session.open(folder)
 
     def show_summary(self, summary: SessionSummary | None) -> None:
-        """Redraw from ``summary`` (None: no session)."""
+        """Redraw from ``summary`` (None: no session); the highlighted take stays highlighted."""
+        self.takes.blockSignals(True)  # rebuilding the list is not the user changing the highlight
+        try:
+            self._fill(summary)
+        finally:
+            self.takes.blockSignals(False)
+
+    def _fill(self, summary: SessionSummary | None) -> None:
         self.takes.clear()
         self.refresh_button.setEnabled(summary is not None)
         self.refresh_button.setToolTip("" if summary is not None else "open a session first")
@@ -102,9 +109,7 @@ class SessionBrowserView(QtWidgets.QWidget):
         current = self._session.current_take
         for i in range(self.takes.topLevelItemCount()):
             if self.takes.topLevelItem(i).text(0) == current:
-                self.takes.blockSignals(True)
                 self.takes.setCurrentItem(self.takes.topLevelItem(i))
-                self.takes.blockSignals(False)
 
     def take_names(self) -> list[str]:
         return [self.takes.topLevelItem(i).text(0) for i in range(self.takes.topLevelItemCount())]
