@@ -139,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         return rate, cpu_ms
 
     devices = ["cpu"] if args.device == "cpu" else ["cpu", args.device]
+    loaded: dict[tuple[str, str], BlazePoseModels] = {}
     for static in (False, True):
         mode = "static" if static else "tracking"
         peer, peer_out = None, None
@@ -152,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
         for device in devices:
             precisions: list[Literal["fp32", "fp16"]] = ["fp32"] if device == "cpu" else ["fp32", "fp16"]
             for precision in precisions:
-                models = BlazePoseModels(device, precision)
+                if (device, precision) not in loaded:
+                    loaded[device, precision] = BlazePoseModels(device, precision)
+                models = loaded[device, precision]
                 detector = BlazePoseDetector(BlazePoseConfig(device=device, precision=precision, static=static), models)
                 if static:
                     label = f"blazepose {device} {precision} ({mode}, {args.batch} sets/pass)"
