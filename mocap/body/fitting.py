@@ -73,6 +73,10 @@ class FitConfig(BaseModel):
         5e-4, gt=0, description="relative decrease per step below which, twice in a row, a stage ends"
     )
     min_keypoints: int = Field(4, ge=1, description="keypoints a frame needs to count as observed")
+    window_frames: int = Field(
+        3000, ge=10, description="longer takes are fitted in overlapping windows of this many frames (memory)"
+    )
+    window_overlap_frames: int = Field(60, ge=2, description="frames shared by neighbouring windows")
     dtype: Literal["float32", "float64"] = Field("float32", description="tensor precision")
 
 
@@ -227,8 +231,11 @@ def fit_person_iter(
     gmm: GmmPosePrior | None = None,
     cancel: CancelToken | None = None,
     label: str = "",
+    betas: NDArray[np.float64] | None = None,
 ) -> Generator[Progress, None, SmplFit]:
     """Fit SMPL to the first person slot of ``poses`` (see the module docstring).
+
+    A take longer than ``config.window_frames`` is fitted by :func:`mocap.body.windows.fit_windows_iter`.
 
     Args:
         poses: one person's triangulated joints (slot 0 is used).
@@ -240,6 +247,7 @@ def fit_person_iter(
         gmm: optional GMM pose prior.
         cancel: cooperative cancellation.
         label: prefix of the progress stages (e.g. ``"person 0: "``).
+        betas: a known shape ``(S,)`` to keep fixed (default: fitted).
 
     Raises:
         FitError: the model is not a 24-joint SMPL, or the person has no usable torso.
@@ -251,28 +259,38 @@ def fit_person_iter(
     from mocap.body.gauss_newton import levenberg_marquardt
 
     config = config or FitConfig()
+    if poses.num_frames > config.window_frames and betas is None:
+        from mocap.body.windows import fit_windows_iter
+
+        return (yield from fit_windows_iter(
+            poses, model, config, device=device, vertex_keypoints=vertex_keypoints, gmm=gmm, cancel=cancel,
+            label=label,
+        ))  # fmt: skip
     start = time.perf_counter()
     problem = prepare_fit(poses, model, config, device=device, vertex_keypoints=vertex_keypoints, gmm=gmm)
-    objective, betas, x = problem.objective, problem.betas, problem.x
+    objective, x = problem.objective, problem.x
     dtype, dev = x.dtype, x.device
+    shape = problem.betas
+    if betas is not None:
+        shape = torch.as_tensor(np.array(betas[: len(shape)]), dtype=dtype, device=dev)
     iterations: dict[str, int] = {}
     if config.global_iterations and np.any(problem.torso_used):
         objective.mask = torch.as_tensor(problem.torso_used, dtype=dtype, device=dev)
         free = torch.zeros(75, dtype=torch.bool, device=dev)
         free[:3] = free[72:] = True
-        betas, x, iterations["global"], _ = yield from levenberg_marquardt(
-            objective, betas, x, free_x=free, free_betas=False, iterations=config.global_iterations,
+        shape, x, iterations["global"], _ = yield from levenberg_marquardt(
+            objective, shape, x, free_x=free, free_betas=False, iterations=config.global_iterations,
             tolerance=config.tolerance, stage=f"{label}global", cancel=cancel,
         )  # fmt: skip
     objective.mask = torch.ones(len(objective.used), dtype=dtype, device=dev)
-    betas, x, iterations["body"], final = yield from levenberg_marquardt(
-        objective, betas, x, free_x=torch.ones(75, dtype=torch.bool, device=dev), free_betas=True,
+    shape, x, iterations["body"], final = yield from levenberg_marquardt(
+        objective, shape, x, free_x=torch.ones(75, dtype=torch.bool, device=dev), free_betas=betas is None,
         iterations=config.body_iterations, tolerance=config.tolerance, stage=f"{label}body", cancel=cancel,
     )  # fmt: skip
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     report = FitReport(iterations, final, time.perf_counter() - start, str(dev))
-    return fit_result(problem, betas, x, report, config)
+    return fit_result(problem, shape, x, report, config)
 
 
 def fit_smpl_iter(

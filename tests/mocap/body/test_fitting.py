@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -148,3 +149,25 @@ def test_several_people(synthetic: SyntheticModel, caplog: pytest.LogCaptureFixt
         fit_smpl(poses, synthetic.model, quick, person_ids=[9])
     with pytest.raises(FitError, match="no person with id 4"):
         fit_smpl(poses, synthetic.model, quick, person_ids=[4])
+
+
+def test_long_take_in_windows(synthetic: SyntheticModel) -> None:
+    """A take longer than the window: one shape, overlapping windows, seamless joints."""
+    from mocap.body.windows import window_starts
+
+    assert window_starts(10, 16, 6) == [0]
+    starts = window_starts(40, 16, 6)
+    assert starts[0] == 0 and starts[-1] == 24 and all(b - a <= 10 for a, b in itertools.pairwise(starts))
+    motion = random_motion(frames=24, seed=14)
+    clean, true_joints = observe_keypoints(synthetic.model, motion, SMPL24)
+    noisy = clean + np.random.default_rng(15).normal(0.0, 0.01, clean.shape)
+    config = FitConfig(window_frames=12, window_overlap_frames=4)
+    fit = fit_smpl(Poses3D.from_points(noisy[:, None], SMPL24, motion.fps), synthetic.model, config)[0]
+    assert fit.num_frames == 24 and np.all(np.isfinite(fit.poses))
+    assert fit.report is not None and "windows body" in fit.report.iterations
+    error = np.linalg.norm(fit.joints - true_joints, axis=-1).mean(axis=1)  # (T,)
+    assert error.mean() < 0.015
+    # no jump at the seams: frame-to-frame joint motion stays that of the true motion
+    step = np.linalg.norm(np.diff(fit.joints, axis=0), axis=-1).max(axis=1)
+    true_step = np.linalg.norm(np.diff(true_joints, axis=0), axis=-1).max(axis=1)
+    assert np.all(step < true_step + 0.02)
