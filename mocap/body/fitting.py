@@ -16,7 +16,8 @@ Both stages run Levenberg-Marquardt over all frames at once (:mod:`mocap.body.ga
 reporting progress and honouring cancellation after every step; a stage ends at its step budget
 or when two steps in a row lower the objective by less than ``tolerance`` (relative). Missing
 keypoints (NaN) weigh 0; frames with fewer than ``min_keypoints`` keypoints are carried by the
-smoothness prior and marked unobserved.
+smoothness prior and marked unobserved. Takes longer than ``window_frames`` are fitted in
+overlapping windows with one shape (:mod:`mocap.body.windows`), which bounds the memory.
 """
 
 from __future__ import annotations
