@@ -51,7 +51,11 @@ class BundleOptions(BaseModel):
     outlier_factor: float = Field(5.0, gt=1, description="Drop observations above this times the median residual...")
     outlier_min_px: float = Field(2.0, gt=0, description="...and above this many pixels, then solve again.")
     max_nfev: int = Field(200, ge=1, description="Most residual evaluations per solve (excluding the Jacobian's).")
-    ftol: float = Field(1e-8, gt=0, description="Relative change of the cost that stops the solver.")
+    ftol: float = Field(
+        1e-6,
+        gt=0,
+        description="Relative change of the cost that stops the solver (1e-8 gives the same rigs, 3x slower).",
+    )
 
 
 @dataclass(frozen=True, eq=False)
