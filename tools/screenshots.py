@@ -67,6 +67,16 @@ def save(widget: Any, path: Path) -> None:
         raise SystemExit(f"screenshots: cannot write {path}")
 
 
+def repaint_all(app: Any, window: Any) -> None:
+    """Repaint every widget of ``window`` (what a hidden dialog covered is not always exposed again)."""
+    from PySide6 import QtWidgets
+
+    window.repaint()
+    for child in window.findChildren(QtWidgets.QWidget):
+        child.update()
+    settle(app, 1.0)
+
+
 def settle(app: object, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -74,14 +84,60 @@ def settle(app: object, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def calibrate_real(app: Any, window: Any, out: Path) -> None:
+    """The wizard on real videos: 4 USB cameras filming an inverted 4x5 ChArUco board."""
+    from calibration.boards import BoardSpec
+    from mocap.data_paths import shared_data_dir
+    from ui.controllers.display import CALIBRATION
+
+    data = shared_data_dir()
+    root = data / "caliscope_charuco" if data is not None else None
+    if root is None or not root.is_dir():
+        print("screenshots: no ../shared/data/caliscope_charuco; skipping the real calibration")
+        return
+    board = BoardSpec(
+        type="charuco",
+        columns=4,
+        rows=5,
+        square_length_m=0.054,
+        marker_length_m=0.0405,
+        dictionary="DICT_4X4_1000",
+        inverted=True,
+    )
+    wizard = window.open_calibration_wizard()
+    window.calibration.set_board(board)
+    previous = window.calibration.sources
+    window.calibration.set_inputs(
+        [root / "post_optimization" / "calibration" / "extrinsic"],
+        [root / "prerecorded_calibration" / "calibration" / "intrinsic"],
+    )
+    wait_until(app, lambda: window.calibration.sources is not previous, 30, "the real calibration inputs")
+    window.calibration.scan()
+    wait_until(app, lambda: len(window.calibration.scans) == 4, 300, "the board scan of the real videos")
+    window.calibration.run()
+    wait_until(app, lambda: window.calibration.outcome is not None, 900, "the real calibration")
+    settle(app, 1.0)
+    save(wizard, out / "calibration_real_wizard.png")
+    wizard.hide()
+    repaint_all(app, window)
+    wait_until(app, lambda: window.display.active == CALIBRATION, 10, "the real calibration in the views")
+    save(window, out / "calibration_real_result.png")
+    print("calibration_real_wizard.png, calibration_real_result.png")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="also calibrate the real ChArUco videos of ../shared/data/caliscope_charuco (a few minutes more)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     xvfb = start_xvfb()
     try:
-        code = shoot(args.out)
+        code = shoot(args.out, real=args.real)
     finally:
         if xvfb is not None:
             xvfb.terminate()
@@ -91,8 +147,7 @@ def main() -> int:
     os._exit(code)
 
 
-def shoot(out: Path) -> int:
-    from PySide6 import QtWidgets
+def shoot(out: Path, *, real: bool = False) -> int:
 
     from calibration.boards import BoardSpec
     from mocap.synthetic.boards import BoardStudioConfig, generate_board_take, write_board_take
@@ -134,13 +189,13 @@ def shoot(out: Path) -> int:
     settle(app, 1.0)
     save(wizard, out / "calibration_wizard.png")
     wizard.hide()  # no window manager under Xvfb: the dialog would cover the window
-    window.repaint()  # and what it covered is not always exposed again
-    for child in window.findChildren(QtWidgets.QWidget):
-        child.update()
-    settle(app, 1.0)
+    repaint_all(app, window)
     wait_until(app, lambda: window.display.active == CALIBRATION, 10, "the calibration result in the views")
     save(window, out / "calibration_result.png")
     print("calibration_wizard.png, calibration_result.png", files.board_path)
+
+    if real:
+        calibrate_real(app, window, out)
 
     # 3. review of a processed take: the demo session's take, half-way through
     root = work / "demo_session"

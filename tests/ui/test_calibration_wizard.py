@@ -167,3 +167,18 @@ def test_wizard_uses_a_recorded_take_of_the_board(qtbot, jobs, board_take, tmp_p
         wizard.scan_button.click()
     assert [s.frames_scanned for s in controller.scans] == [10, 10, 10]
     assert all(s.frames_found >= 2 for s in controller.scans)
+
+
+def test_new_inputs_make_a_running_scan_stale(qtbot, jobs, board_take):
+    _take, folder = board_take
+    _display, controller, wizard = _wizard(qtbot, jobs)
+    controller.set_board(BOARD)
+    controller.set_inputs([folder / "extrinsic"])
+    qtbot.waitUntil(lambda: controller.sources is not None, timeout=10_000)
+    wizard.scan_button.click()
+    assert controller.running
+    controller.set_board(BOARD.model_copy(update={"square_length_m": 0.21}))  # another board: the scan is stale
+    qtbot.waitUntil(lambda: not controller.running, timeout=60_000)
+    jobs.wait(10_000)
+    qtbot.wait(50)
+    assert controller.scans == () and wizard.tiles == [] and wizard.stage_label.text() == "cancelled"

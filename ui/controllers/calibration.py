@@ -248,6 +248,8 @@ class CalibrationController(QtCore.QObject):
         self.progress_changed.emit("cancelled", 0.0)
 
     def _clear_results(self) -> None:
+        if self._handle is not None:  # a scan or run of the old board or inputs: its answer is stale
+            self._handle.cancel()
         self.scans = ()
         self.outcome = None
         self.scans_changed.emit(self.scans)
