@@ -135,3 +135,26 @@ def test_board_on_a_wall_is_not_a_floor():
     with pytest.raises(CalibrationError, match="below the floor") as info:
         drain(calibrate_detections_iter(take.board, extrinsic, intrinsic, options=CalibrationOptions(floor_frame=0)))
     assert "\n" not in str(info.value)
+
+
+def test_known_points_set_the_true_world(tmp_path):
+    from calibration.calibrate import KnownPoints
+    from calibration.floor import load_known_points
+
+    take = generate_board_take(BoardStudioConfig(num_cameras=3, intrinsic_views=10, extrinsic_frames=12, seed=6))
+    intrinsic, extrinsic = synthetic_detections(take, 0.1, np.random.default_rng(0))
+    # four marks on the floor and one on a stand, clicked (exactly) in every camera
+    world = np.array([[0.5, 0.5, 0.0], [-0.5, 0.5, 0.0], [-0.5, -0.5, 0.0], [0.5, -0.5, 0.0], [0.0, 0.0, 1.0]])
+    lines = []
+    for point in world:
+        pixels = {c.name: c.project(point[None])[0] for c in take.rig.cameras}
+        seen = ", ".join(f"{name} = [{p[0]!r}, {p[1]!r}]" for name, p in pixels.items())
+        lines.append(f"[[points]]\nworld = [{point[0]}, {point[1]}, {point[2]}]\npixels = {{ {seen} }}\n")
+    path = tmp_path / "points.toml"
+    path.write_text("\n".join(lines).replace("np.float64(", "").replace(")", ""))
+    loaded_world, loaded_pixels = load_known_points(path)
+    np.testing.assert_allclose(loaded_world, world)
+    known = KnownPoints(loaded_world, tuple(loaded_pixels))
+    result = drain(calibrate_detections_iter(take.board, extrinsic, intrinsic, known_points=known))
+    assert "known points" in result.report.world_frame
+    np.testing.assert_allclose(result.rig.centers_world, take.rig.centers_world, atol=0.01)
