@@ -62,7 +62,7 @@ def _lens(x: float, y: float, c: NDArray[np.float64], model: int) -> tuple[float
     return xd, yd, j00, j01, j10, j11
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _undistort(tx: float, ty: float, c: NDArray[np.float64], model: int) -> tuple[float, float, bool]:
     """Normalized (x, y) with distort(x, y) = (tx, ty): Newton, damped as in calibration.distortion."""
     x, y = tx, ty
@@ -124,7 +124,7 @@ def _project(
     return zc, xn, yn, k[0] * xd + k[4] * yd + k[2], k[1] * yd + k[3]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _cost(
     i: int,
     px: float,
@@ -151,7 +151,7 @@ def _cost(
     return cost, front
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _refine(
     i: int,
     px: float,

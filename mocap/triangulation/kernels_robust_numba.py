@@ -35,7 +35,7 @@ _NO_CONSENSUS = int(PointStatus.NO_CONSENSUS)
 _CONTESTED = int(PointStatus.CONTESTED)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _solve_views(
     i: int, views: int, normalized: F64, weights: F64, extrinsics: F64
 ) -> tuple[float, float, float, bool]:
@@ -73,7 +73,7 @@ def _ideal_error(px: float, py: float, pz: float, p: F64, xo: float, yo: float, 
     return error if math.isfinite(error) else np.inf
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _agreeing(
     i: int, px: float, py: float, pz: float, usable: int, normalized: F64, intrinsics: F64, extrinsics: F64, t: float
 ) -> tuple[int, int]:
