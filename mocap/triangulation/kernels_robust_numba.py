@@ -144,6 +144,8 @@ def _robust_point(
                     k = intrinsics[c]
                     e = _ideal_error(hx, hy, hz, extrinsics[c], normalized[i, c, 0], normalized[i, c, 1], k[0], k[1])
                     cost += min(e * e, cap)
+                    if cost >= best_cost:  # the terms are >= 0: this pair cannot win any more
+                        break
             if cost < best_cost:
                 best_cost, bx, by, bz, found = cost, hx, hy, hz, True
     inliers = 0
