@@ -9,10 +9,11 @@ steps on the weighted pixel reprojection error (:mod:`mocap.triangulation.refine
 through the lens. :func:`triangulate_robust_fast` does the same for
 :func:`~mocap.triangulation.robust.triangulate_robust` (same arguments; the adaptive threshold is
 estimated as :func:`~mocap.triangulation.robust.estimate_threshold` does, on the same sample, with
-this kernel doing the probe search). The numpy path
-makes a pass over memory per array operation; this one touches
-each observation a few times while it is in registers, which is what makes it tens of times faster
-than aniposelib on the same batch (``mocap bench triangulation``).
+this kernel doing the probe search). The numpy path makes a pass over memory per array operation;
+this one touches each observation a few times while it is in registers. Measured with ``mocap bench
+triangulation`` (2-core machine under heavy load, 4 cameras, ~100 000 observed joints): the plain DLT
+makes ~1.8 M points per CPU-second, ~11x aniposelib's ``triangulate`` (~10x the numpy path); the
+robust mode ~0.8 M, ~10x the numpy robust mode. Most of the time goes to inverting the lens model.
 
 Batches of at least :data:`PARALLEL_MIN_POINTS` points are spread over the CPU cores; smaller
 ones (a live frame) run on the calling thread, because waking a thread team costs more than they
