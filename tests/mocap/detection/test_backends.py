@@ -127,6 +127,7 @@ def test_mediapipe_backend_without_the_package_says_what_to_install(monkeypatch)
 
 @pytest.mark.realdata
 @pytest.mark.skipif(not mediapipe_available(), reason="needs mediapipe==0.10.14")
+@pytest.mark.slow
 def test_mediapipe_backend_follows_the_person_in_every_view(shared_data):
     import cv2
 

@@ -42,6 +42,7 @@ def take_frames(shared_data):
     return frames
 
 
+@pytest.mark.slow
 def test_landmarks_match_mediapipes_legacy_pose(models, real_images, capsys):
     import mediapipe as mp
 
@@ -106,6 +107,7 @@ def test_tracking_skips_the_detector_for_one_person(models, take_frames):
     assert np.nanmedian(np.linalg.norm(tracked[-1].xy - static.xy, axis=-1)) < 10.0
 
 
+@pytest.mark.slow
 def test_fp16_within_a_pixel_of_fp32(models, real_images, capsys):
     half = BlazePoseModels("cpu", "fp16")
     full_detector = BlazePoseDetector(BlazePoseConfig(static=True), models)
@@ -132,6 +134,7 @@ def test_cuda_matches_cpu(models, take_frames):
     assert np.nanmedian(np.linalg.norm(a.xy - b.xy, axis=-1)) < 0.5
 
 
+@pytest.mark.slow
 def test_both_people_of_the_multi_person_take(models, shared_data, capsys):
     config = BlazePoseConfig(max_people=2, redetect_every=4, min_detection_score=0.3)
     paths = media_paths([shared_data / "pose2sim_demo" / "multi_person"])
@@ -201,6 +204,7 @@ def test_unreadable_video_is_a_one_line_error(tmp_path, models):
         media_paths([tmp_path / "missing.mp4"])
 
 
+@pytest.mark.slow
 def test_mocap_detect_on_the_real_take_triangulates_near_the_reference(shared_data, tmp_path, capsys):
     from calibration.rig_toml import load_rig
     from mocap.detections2d import Detections2D

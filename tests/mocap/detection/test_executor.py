@@ -86,6 +86,7 @@ def test_batches_of_any_size_give_the_per_image_results(detection_graph):
         torch.testing.assert_close(batch[k], stacked, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_fp16_agrees_with_fp32(landmark_graph):
     executor = TfliteExecutor(landmark_graph, ["Identity", "Identity_1"]).eval()
     image = torch.rand(1, 256, 256, 3, generator=torch.Generator().manual_seed(1))
