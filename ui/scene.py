@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from calibration.rig import CameraRig
 from mocap.skeleton.layouts import KeypointLayout
 
-#: Depth of the drawn camera frusta, metres.
+#: Depth of the drawn camera frusta, metres (less for cameras closer together, see :func:`frustum_depth`).
 FRUSTUM_DEPTH_M = 0.45
 
 
@@ -35,7 +35,7 @@ class CameraInfo:
         image_size: (width, height) pixels.
         center_world: (3,) camera centre, metres.
         frustum_world: (8, 2, 3) line segments of the frustum (4 edges from the centre, 4 of the
-            image rectangle at :data:`FRUSTUM_DEPTH_M`), metres.
+            image rectangle at :func:`frustum_depth`), metres.
         error_px: reprojection error of its calibration, NaN when unknown.
     """
 
@@ -143,6 +143,16 @@ def frustum_segments(rig: CameraRig, depth_m: float = FRUSTUM_DEPTH_M) -> NDArra
     return out
 
 
+def frustum_depth(rig: CameraRig) -> float:
+    """:data:`FRUSTUM_DEPTH_M`, or 40 % of the median distance between neighbouring cameras when
+    that is less (a desk rig of cameras 0.4 m apart would otherwise draw overlapping frusta)."""
+    centres = rig.centers_world  # (V, 3)
+    if len(centres) < 2:
+        return FRUSTUM_DEPTH_M
+    distances = np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.diag(np.full(len(centres), np.inf))
+    return float(min(FRUSTUM_DEPTH_M, 0.4 * np.median(distances.min(axis=1))))
+
+
 def stage_from_rig(
     rig: CameraRig | None,
     layout: KeypointLayout | None,
@@ -159,7 +169,7 @@ def stage_from_rig(
     """
     cameras: tuple[CameraInfo, ...] = ()
     if rig is not None:
-        frusta = frustum_segments(rig)
+        frusta = frustum_segments(rig, frustum_depth(rig))
         errors = list(errors_px) if errors_px is not None else rig_errors(rig)
         cameras = tuple(
             CameraInfo(c.name, tuple(c.image_size), c.center_world, frusta[v], float(errors[v]))  # type: ignore[arg-type]

@@ -121,3 +121,28 @@ def test_people_bones_labels_and_trails_in_3d(qtbot, views, small_take):
     assert not scene.trails.visible()
     display.present_frame(REVIEW, SceneFrame(11, 0.33))  # nobody
     assert not scene.bones.visible() and scene.person_labels() == []
+
+
+def test_frusta_shrink_for_cameras_close_together(small_synthetic):
+    from calibration.camera import Camera
+    from calibration.rig import CameraRig
+    from ui.scene import FRUSTUM_DEPTH_M, frustum_depth
+
+    rig = small_synthetic.rig
+    assert frustum_depth(rig) == FRUSTUM_DEPTH_M  # a studio ring: cameras metres apart
+    middle = rig.centers_world.mean(axis=0)
+    cameras = []
+    for c in rig.cameras:  # the same cameras pulled towards their middle, 10 % of the distances: a desk rig
+        centre = middle + 0.1 * (c.center_world - middle)
+        cameras.append(
+            Camera.from_rotation_matrix(c.name, c.image_size, c.matrix, c.distortion, c.rotation, -c.rotation @ centre)
+        )
+    close = CameraRig(tuple(cameras))
+    centres = close.centers_world
+    nearest = [np.min(np.linalg.norm(np.delete(centres, v, 0) - centres[v], axis=1)) for v in range(len(centres))]
+    assert frustum_depth(close) == pytest.approx(0.4 * np.median(nearest)) and frustum_depth(close) < FRUSTUM_DEPTH_M
+    stage = stage_from_rig(close, None, "desk")
+    for camera, info in zip(close.cameras, stage.cameras, strict=True):
+        centre, corner = info.frustum_world[0]
+        depth_along_axis = (corner - centre) @ camera.rotation[2]  # the optical axis in the world
+        assert depth_along_axis == pytest.approx(frustum_depth(close))
