@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fp16", action="store_true", help="blazepose networks in half precision (GPU)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--record", action="store_true", help="also run every case while recording the take")
+    parser.add_argument("--codec", choices=("h264", "mjpeg", "ffv1"), default="h264", help="codec when recording")
     parser.add_argument("--soak", type=float, default=None, metavar="S", help="one soak run of S seconds instead")
 
 
@@ -84,6 +85,7 @@ def _options(args: argparse.Namespace, detector: str, record: Path | None) -> Li
         device=args.device,
         fp16=args.fp16,
         record=record,
+        codec=args.codec,
     )
 
 
@@ -101,7 +103,7 @@ def _case(args: argparse.Namespace, detector: str, record: bool) -> list[str]:
         engine.latest()  # raises if the run failed
     stats = engine.stats()
     stages = engine.stage_summary()
-    label = detector + (" + record" if record else "")
+    label = detector + (f" + {args.codec}" if record else "")
     row = (
         f"{label:18s} {stats.fps:6.1f} {100 * engine.dropped_fraction:6.1f} {stats.latency_p50_ms:7.0f} "
         f"{stats.latency_p95_ms:7.0f} {stats.latency_p99_ms:7.0f} {cores:5.2f}"

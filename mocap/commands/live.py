@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rig", type=Path, default=None, help="calibration TOML of the cameras (devices and files)")
     parser.add_argument("--record", type=Path, default=None, metavar="SESSION", help="also record a take into SESSION")
     parser.add_argument("--take", default=None, help="name of the recorded take (default: next take_NNN)")
+    parser.add_argument("--container", choices=("mkv", "mp4", "avi"), default="mkv", help="video container")
+    parser.add_argument(
+        "--codec", choices=("h264", "mjpeg", "ffv1"), default="h264", help="video codec (mjpeg: less CPU, larger)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic studio")
 
 
@@ -77,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         rig=args.rig,
         record=args.record,
         take=args.take,
+        container=args.container,
+        codec=args.codec,
     )
     engine = build_engine(options)
     use_mmap_for_frames()  # a long run keeps a flat memory footprint (mocap.live.memory)

@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from calibration.rig import CameraRig
+from mocap.capture.recorder import RecorderConfig
 from mocap.capture.setup import SyntheticCapture, sources_from_specs, synthetic_capture
 from mocap.capture.sources import CaptureSource
 from mocap.detection.protocol import Detector
@@ -42,6 +45,8 @@ class LiveOptions:
     rig: Path | None = None
     record: Path | None = None
     take: str | None = None
+    container: str = "mkv"
+    codec: str = "h264"
 
 
 def _detector(options: LiveOptions, synthetic: SyntheticCapture | None) -> Detector:
@@ -106,9 +111,16 @@ def build_engine(options: LiveOptions, config: LiveConfig | None = None) -> Live
         raise MocapError("live 3D needs the cameras' calibration: pass --rig RIG.toml or --record a calibrated session")
     if session is not None and synthetic is not None and session.rig_path is None:
         session.set_calibration(rig)
-    recording = (
-        LiveRecording(session, name=options.take, source=label, synthetic=studio) if session is not None else None
-    )
+    recording = None
+    if session is not None:
+        try:
+            writer = RecorderConfig(container=options.container, codec=options.codec)
+        except ValidationError:
+            raise MocapError(
+                f"--container {options.container} --codec {options.codec}: expected mkv, mp4 or avi and h264, "
+                "mjpeg or ffv1"
+            ) from None
+        recording = LiveRecording(session, name=options.take, config=writer, source=label, synthetic=studio)
     detector = _detector(options, synthetic)
     return LiveEngine(sources, rig, detector, config or LiveConfig(fps=options.fps), recording=recording)
 
