@@ -22,7 +22,7 @@ from mocap.capture.sources import CaptureSource
 from mocap.detection.protocol import Detector
 from mocap.errors import MocapError
 from mocap.live.engine import STAGES, LiveConfig, LiveEngine, LiveRecording
-from mocap.session.store import Session
+from mocap.session.store import SESSION_FILE, Session
 
 DETECTORS = ("blazepose", "studio")
 
@@ -66,6 +66,20 @@ def _detector(options: LiveOptions, synthetic: SyntheticCapture | None) -> Detec
     )
 
 
+def _name_after_rig(sources: list[CaptureSource], rig: CameraRig) -> None:
+    """Rename file and device sources after the rig's cameras (``cam01.mp4`` -> ``cam_01``).
+
+    Raises:
+        MismatchError: a source matches no camera of the rig, or two match the same one.
+    """
+    if all(source.name in rig.names for source in sources):
+        return
+    from mocap.detection.run import match_camera_names
+
+    for source, name in zip(sources, match_camera_names([s.name for s in sources], rig.names), strict=True):
+        source.name = name
+
+
 def build_engine(options: LiveOptions, config: LiveConfig | None = None) -> LiveEngine:
     """A live engine for ``options`` (not started).
 
@@ -100,7 +114,8 @@ def build_engine(options: LiveOptions, config: LiveConfig | None = None) -> Live
             options.sources, cameras=options.cameras, fps=options.fps, size=options.size, mjpg=options.mjpg
         )
         sources, rig, label, studio = list(opened.sources), opened.rig, opened.label, None
-    session = Session.open_or_create(options.record) if options.record is not None else None
+    record = options.record
+    session = Session.open(record) if record is not None and (record / SESSION_FILE).is_file() else None
     if options.rig is not None:
         from calibration.rig_toml import load_rig
 
@@ -109,6 +124,9 @@ def build_engine(options: LiveOptions, config: LiveConfig | None = None) -> Live
         rig = session.load_rig()
     if rig is None:
         raise MocapError("live 3D needs the cameras' calibration: pass --rig RIG.toml or --record a calibrated session")
+    _name_after_rig(sources, rig)
+    if record is not None and session is None:
+        session = Session.create(record)  # only once everything else is known to be usable
     if session is not None and synthetic is not None and session.rig_path is None:
         session.set_calibration(rig)
     recording = None

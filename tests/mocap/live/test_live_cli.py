@@ -58,3 +58,27 @@ def test_a_camera_that_cannot_open_is_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "--source", f"device:{tmp_path / 'no_such_video'}", "--rig", rig_path)
     assert code == 2 and err.count("\n") == 1
     assert "no camera could be started" in err and "cannot open device" in err
+
+
+def test_no_session_is_created_when_the_calibration_is_missing(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "--source", "device:0", "--record", tmp_path / "session")
+    assert code == 2 and "needs the cameras' calibration" in err
+    assert not (tmp_path / "session").exists()
+
+
+def test_file_sources_take_the_names_of_the_rig_cameras(tmp_path):
+    from calibration.rig import CameraRig
+    from mocap.capture.setup import synthetic_capture
+    from mocap.capture.sources import VideoFileSource
+    from mocap.errors import MismatchError
+    from mocap.live.setup import _name_after_rig
+
+    camera = synthetic_capture(1, size=(320, 240), num_people=0).rig.cameras[0]
+    rig = CameraRig((camera.replace(name="cam_01"), camera.replace(name="cam_02")))
+    for stem in ("cam01", "CAM-02", "other"):
+        (tmp_path / f"{stem}.avi").write_bytes(b"")
+    sources = [VideoFileSource(tmp_path / "cam01.avi"), VideoFileSource(tmp_path / "CAM-02.avi")]
+    _name_after_rig(sources, rig)
+    assert [s.name for s in sources] == ["cam_01", "cam_02"]
+    with pytest.raises(MismatchError, match="'other' matches no camera"):
+        _name_after_rig([VideoFileSource(tmp_path / "other.avi")], rig)
