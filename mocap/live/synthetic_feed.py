@@ -2,8 +2,10 @@
 them, the tracker reconstructs them.
 
 The studio's detector model stands in for the neural detector (which cannot run at 30 fps on a
-2-core CPU for four cameras), so the feed exercises association, tracking, publication and the
-GUI at full rate without hardware or a GPU. Frame ``k`` is due at ``start + k / fps``; when the
+2-core CPU for four cameras), so the feed exercises association, tracking, triangulation
+(:class:`~mocap.live.reconstruct.LiveReconstructor`, as the live engine), publication and the GUI
+at full rate without hardware or a GPU. :class:`~mocap.live.engine.LiveEngine` is the real thing:
+capture sources, the grabber and a detector on images. Frame ``k`` is due at ``start + k / fps``; when the
 feed falls behind it jumps to the frame that is due now and counts the skipped ones as dropped
 (latest wins).
 """
@@ -17,9 +19,10 @@ from collections import deque
 import numpy as np
 
 from calibration.rig import CameraRig
-from mocap.association.geometry import rays_world, view_geometry
-from mocap.association.tracker import Tracker, TrackerConfig
+from mocap.association.tracker import TrackerConfig
+from mocap.filtering.one_euro import OneEuroConfig
 from mocap.live.frames import LiveError, LiveFrame, LiveStats, latency_stats
+from mocap.live.reconstruct import LiveReconstructor
 from mocap.skeleton.layouts import KeypointLayout
 from mocap.synthetic.render import SceneRenderer
 from mocap.synthetic.studio import StudioConfig, SyntheticWorld
@@ -34,20 +37,22 @@ class SyntheticLiveFeed:
         render_images: also draw what every camera sees (people as shaded limbs on a textured
             floor, :mod:`mocap.synthetic.render`) into ``LiveFrame.images``; about 4 ms per
             640x480 view with 3 people on this CPU.
+        smoothing: one-euro filter of the published joints (None: raw triangulation).
     """
 
     def __init__(
-        self, config: StudioConfig, tracker: TrackerConfig | None = None, *, render_images: bool = False
+        self,
+        config: StudioConfig,
+        tracker: TrackerConfig | None = None,
+        *,
+        render_images: bool = False,
+        smoothing: OneEuroConfig | None = None,
     ) -> None:
         self._world, self._rng = SyntheticWorld.create(config)
         self._renderer: SceneRenderer | None = None
         if render_images:
             self._renderer = SceneRenderer(self._world.rig, self._world.clip, self._world.placements)
-        self._geometry = view_geometry(self._world.rig)
-        layout = self._world.layout
-        self._tracker = Tracker(
-            self._geometry, np.array(layout.flip_permutation), tracker or TrackerConfig(), layout.joint_names
-        )
+        self._reconstructor = LiveReconstructor(self._world.rig, self._world.layout, tracker, smoothing)
         self._lock = threading.Lock()
         self._latest: LiveFrame | None = None
         self._stop = threading.Event()
@@ -114,10 +119,7 @@ class SyntheticLiveFeed:
         observed = world.observe(np.array([index]), self._rng)
         t1 = time.perf_counter()
         xy, score = observed.xy[0], observed.score[0]  # (V, S, J, 2), (V, S, J)
-        normalized = rig.undistort_points(xy.astype(np.float64), normalized=True)
-        rays = rays_world(self._geometry, normalized)
-        self._tracker.step(index, normalized, rays, score.astype(np.float64))
-        ids, poses, slots = self._tracker.snapshot(index, xy.shape[0], xy.shape[1])
+        people = self._reconstructor.step(index, capture_time_s, xy, score)
         t2 = time.perf_counter()
         images = None
         if self._renderer is not None:
@@ -130,15 +132,11 @@ class SyntheticLiveFeed:
             published_time_s=time.monotonic(),
             xy=xy,
             score=score,
-            slot_person=slots,
-            person_ids=ids,
-            poses=poses.astype(np.float32),
+            slot_person=people.slot_person,
+            person_ids=people.person_ids,
+            poses=people.poses,
             images=images,
-            stage_ms={
-                "detect (simulated)": 1000 * (t1 - t0),
-                "associate + triangulate": 1000 * (t2 - t1),
-                "render": 1000 * (t3 - t2),
-            },
+            stage_ms={"detect (simulated)": 1000 * (t1 - t0), **people.stage_ms, "render": 1000 * (t3 - t2)},
         )
 
     def _run(self) -> None:
