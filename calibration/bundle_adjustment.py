@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +38,7 @@ from calibration.rotations import rodrigues_to_matrix, skew
 log = logging.getLogger(__name__)
 
 _INTRINSIC_SIZE = 9  # fx, fy, cx, cy, k1, k2, p1, p2, k3
+_LENS_TERMS = {"radial2": (0, 1, 2, 3, 4, 5), "all": tuple(range(_INTRINSIC_SIZE))}
 
 
 class BundleOptions(BaseModel):
@@ -46,6 +47,11 @@ class BundleOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     refine_intrinsics: bool = Field(False, description="Also optimise fx, fy, cx, cy and distortion per camera.")
+    lens_terms: Literal["radial2", "all"] = Field(
+        "radial2",
+        description="With refine_intrinsics, which lens terms are adjusted: 'radial2' fx, fy, cx, cy, k1, k2 (p1, p2, "
+        "k3 stay as calibrated: with a small board or poor image coverage they soak up noise), 'all' nine.",
+    )
     loss: str = Field("soft_l1", description="scipy least_squares loss: linear, soft_l1, huber, cauchy, arctan.")
     f_scale_px: float = Field(1.0, gt=0, description="Residual (pixels) where the robust loss starts to bend.")
     outlier_factor: float = Field(5.0, gt=1, description="Drop observations above this times the median residual...")
@@ -235,7 +241,16 @@ def projection_jacobians(
 class _Layout:
     """Where each unknown sits in the parameter vector."""
 
-    def __init__(self, num_cameras: int, num_boards: int, fixed_camera: int, refine_intrinsics: bool) -> None:
+    def __init__(
+        self,
+        num_cameras: int,
+        num_boards: int,
+        fixed_camera: int,
+        refine_intrinsics: bool,
+        terms: tuple[int, ...] = tuple(range(_INTRINSIC_SIZE)),
+    ) -> None:
+        self.terms = np.array(terms, dtype=np.int64)  # refined entries of (fx, fy, cx, cy, k1, k2, p1, p2, k3)
+        self.num_terms = len(terms)
         self.num_cameras = num_cameras
         self.num_boards = num_boards
         self.free_cameras = [i for i in range(num_cameras) if i != fixed_camera]
@@ -243,14 +258,14 @@ class _Layout:
         self.board_start = 6 * len(self.free_cameras)
         self.intrinsic_start = self.board_start + 6 * num_boards
         self.refine_intrinsics = refine_intrinsics
-        self.size = self.intrinsic_start + (_INTRINSIC_SIZE * num_cameras if refine_intrinsics else 0)
+        self.size = self.intrinsic_start + (self.num_terms * num_cameras if refine_intrinsics else 0)
 
     def pack(
         self, cameras: NDArray[np.float64], boards: NDArray[np.float64], intrinsics: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         parts = [cameras[self.free_cameras].ravel(), boards.ravel()]
         if self.refine_intrinsics:
-            parts.append(intrinsics.ravel())
+            parts.append(intrinsics[:, self.terms].ravel())
         return np.concatenate(parts)
 
     def unpack(
@@ -259,11 +274,10 @@ class _Layout:
         cams = cameras.copy()
         cams[self.free_cameras] = x[: self.board_start].reshape(-1, 6)
         boards = x[self.board_start : self.intrinsic_start].reshape(self.num_boards, 6)
-        intr = (
-            x[self.intrinsic_start :].reshape(self.num_cameras, _INTRINSIC_SIZE)
-            if self.refine_intrinsics
-            else intrinsics
-        )
+        intr = intrinsics
+        if self.refine_intrinsics:
+            intr = intrinsics.copy()
+            intr[:, self.terms] = x[self.intrinsic_start :].reshape(self.num_cameras, self.num_terms)
         return cams, boards, intr
 
     def groups(self) -> list[NDArray[np.int64]]:
@@ -275,8 +289,8 @@ class _Layout:
             if camera in self.camera_offset:
                 cols.extend(range(self.camera_offset[camera], self.camera_offset[camera] + 6))
             if self.refine_intrinsics:
-                start = self.intrinsic_start + _INTRINSIC_SIZE * camera
-                cols.extend(range(start, start + _INTRINSIC_SIZE))
+                start = self.intrinsic_start + self.num_terms * camera
+                cols.extend(range(start, start + self.num_terms))
             if cols:
                 out.append(np.array(cols, dtype=np.int64))
         out.extend(np.arange(6, dtype=np.int64) + self.board_start + 6 * b for b in range(self.num_boards))
@@ -292,7 +306,9 @@ class _Layout:
         out[free, :6] = base[free, None] + np.arange(6)
         out[:, 6:12] = self.board_start + 6 * observations.board[:, None] + np.arange(6)
         if self.refine_intrinsics:
-            out[:, 12:] = self.intrinsic_start + _INTRINSIC_SIZE * observations.camera[:, None] + np.arange(9)
+            out[:, 12 + self.terms] = (
+                self.intrinsic_start + self.num_terms * observations.camera[:, None] + np.arange(self.num_terms)
+            )
         return out
 
     def jacobian(self, blocks: NDArray[np.float64], columns: NDArray[np.int64]) -> object:
@@ -380,7 +396,8 @@ def _bundle_adjust(
 
     start = time.perf_counter()
     num_cameras, num_boards = len(camera_from_reference), len(reference_from_board)
-    layout = _Layout(num_cameras, num_boards, fixed_camera, options.refine_intrinsics)
+    terms = _LENS_TERMS[options.lens_terms]
+    layout = _Layout(num_cameras, num_boards, fixed_camera, options.refine_intrinsics, terms)
     cameras = np.array([pose_to_vector(p) for p in camera_from_reference]).reshape(num_cameras, 6)
     boards = np.array([pose_to_vector(p) for p in reference_from_board]).reshape(num_boards, 6)
     intrinsics = _intrinsic_vectors(np.asarray(matrices, dtype=np.float64), np.asarray(distortions, dtype=np.float64))

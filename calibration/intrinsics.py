@@ -16,6 +16,7 @@ Steps (:func:`calibrate_intrinsics`):
    k3), started from ``cv2.initCameraMatrix2D`` (focal length from the homographies, principal point
    at the image centre), which avoids the wrong minima OpenCV's default start can reach when few
    views are near fronto-parallel.
+   k3 is held at 0 when the corners cover less than half of the image (``k3_min_coverage``).
 4. **Rejection**: frames whose RMS exceeds ``outlier_factor`` times the median frame RMS (and
    ``outlier_min_px``) are dropped and the calibration is redone, up to three times.
 """
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from calibration.board_detection import BoardDetection
 from calibration.boards import BoardSpec
 from calibration.errors import CalibrationError
+from calibration.report import coverage_grid
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,16 @@ class IntrinsicsOptions(BaseModel):
     blur_ratio: float = Field(
         0.5, ge=0, le=1, description="Frames sharper than this fraction of the median sharpness are kept."
     )
-    fix_k3: bool = Field(False, description="Hold k3 at 0 (few frames, or mild lenses).")
+    fix_k3: bool | None = Field(
+        None,
+        description="Hold k3 at 0; None (auto) holds it when the corners cover under k3_min_coverage of the image.",
+    )
+    k3_min_coverage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the coverage grid's cells (calibration.report) the corners must reach for k3 to be free.",
+    )
     zero_tangent: bool = Field(False, description="Hold p1, p2 at 0.")
     fix_aspect_ratio: bool = Field(False, description="Force fx = fy.")
     outlier_factor: float = Field(3.0, gt=1, description="Drop frames with RMS above this times the median.")
@@ -158,11 +169,11 @@ def select_frames(
     return sorted(chosen)
 
 
-def _flags(options: IntrinsicsOptions) -> int:
+def _flags(options: IntrinsicsOptions, fix_k3: bool) -> int:
     import cv2
 
     flags = 0
-    if options.fix_k3:
+    if fix_k3:
         flags |= cv2.CALIB_FIX_K3
     if options.zero_tangent:
         flags |= cv2.CALIB_ZERO_TANGENT_DIST
@@ -209,7 +220,13 @@ def calibrate_intrinsics(
         if d.frame not in chosen:
             rejected[d.frame] = "not selected"
     object_points = board.object_points().astype(np.float32)
-    flags = _flags(options) | cv2.CALIB_USE_INTRINSIC_GUESS
+    fix_k3 = options.fix_k3
+    if fix_k3 is None:
+        # k3 (r^6) acts only near the image border: without corners there it fits noise and
+        # extrapolates wildly (k3 = -9 on a caliscope camera whose close-ups cover 35 % of the image)
+        grid = coverage_grid(np.concatenate([d.corners_px for d in selected]), image_size)
+        fix_k3 = float(np.mean(grid > 0)) < options.k3_min_coverage
+    flags = _flags(options, fix_k3) | cv2.CALIB_USE_INTRINSIC_GUESS
     for _ in range(4):
         objects = [object_points[d.ids].reshape(-1, 1, 3) for d in selected]
         images = [d.corners_px.astype(np.float32).reshape(-1, 1, 2) for d in selected]
