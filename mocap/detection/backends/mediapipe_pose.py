@@ -9,6 +9,7 @@ person is lost. Used to check the ``blazepose`` backend end to end and as the sp
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,11 @@ from mocap.errors import MissingFileError, ShapeError
 from mocap.skeleton.layouts import BLAZEPOSE33, KeypointLayout
 
 log = logging.getLogger(__name__)
+
+
+def _close_poses(poses: list[Any]) -> None:
+    while poses:
+        poses.pop().close()
 
 
 class MediaPipePoseDetector:
@@ -47,7 +53,10 @@ class MediaPipePoseDetector:
         max_people: int = 1,
         **ignored: Any,
     ) -> None:
-        self._poses: list[Any] = []
+        self._poses: list[Any] = []  # mutated in place: the finalizer holds this very list
+        # Close at garbage collection or at interpreter exit, before modules are torn down: a
+        # Pose graph closed during interpreter finalization (a plain __del__) waits forever.
+        self._finalizer = weakref.finalize(self, _close_poses, self._poses)
         try:
             import mediapipe  # noqa: F401
         except ImportError:
@@ -74,13 +83,12 @@ class MediaPipePoseDetector:
         )
 
     def close(self) -> None:
-        for pose in self._poses:
-            pose.close()
-        self._poses = []
+        """Release MediaPipe's graphs (also done when the detector is collected or at exit)."""
+        _close_poses(self._poses)
 
     def reset(self, camera_names: Sequence[str]) -> None:
         self.close()
-        self._poses = [self._new_pose() for _ in camera_names]
+        self._poses.extend(self._new_pose() for _ in camera_names)
 
     def detect(self, images: Sequence[Frame | None], frame_index: int) -> FrameSetDetections:
         if len(self._poses) != len(images):
@@ -101,6 +109,3 @@ class MediaPipePoseDetector:
             xy[view, 0] = [[m.x * width, m.y * height] for m in marks]
             score[view, 0] = np.clip([m.visibility for m in marks], 0.0, 1.0)
         return FrameSetDetections(xy, score)
-
-    def __del__(self) -> None:
-        self.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -148,3 +149,17 @@ def test_mediapipe_backend_follows_the_person_in_every_view(shared_data):
     assert theirs.xy.shape == ours.xy.shape == (2, 1, 33, 2)
     assert (theirs.score.max(axis=-1) > 0.5).all()
     assert float(np.nanmedian(np.linalg.norm(theirs.xy - ours.xy, axis=-1))) < 2.0
+
+
+@pytest.mark.skipif(not mediapipe_available(), reason="needs mediapipe==0.10.14")
+def test_a_mediapipe_detector_left_open_does_not_hang_the_exit(tmp_path):
+    script = (
+        "import numpy as np\n"
+        "from mocap.detection.registry import create_detector\n"
+        "detector = create_detector('mediapipe')\n"
+        "detector.reset(['a'])\n"
+        "detector.detect([np.zeros((64, 64, 3), np.uint8)], 0)\n"
+        "print('detected', flush=True)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0 and "detected" in result.stdout, result.stderr[-500:]
