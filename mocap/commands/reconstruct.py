@@ -1,8 +1,11 @@
-"""``mocap reconstruct``: 2D detections + a calibrated rig -> ``poses3d.npz`` (single person).
+"""``mocap reconstruct``: 2D detections + a calibrated rig -> ``poses3d.npz``.
 
 ``--detections`` is a ``keypoints2d.npz`` or a folder holding one OpenPose-JSON folder per camera;
 its cameras are matched to the rig's by name (case, ``_``, ``-`` and a ``_json`` suffix do not
-matter). Runs :func:`mocap.triangulation.pipeline.reconstruct_iter` with a progress bar.
+matter). Runs :func:`mocap.triangulation.pipeline.reconstruct_iter` with a progress bar: with
+``--people 1`` (the default) the single-person rule picks the best detection per view; with more,
+multi-person association and tracking (:class:`mocap.association.associate.MultiPersonAssociator`)
+gives every person a stable ``person_id``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="poses3d.npz to write")
     parser.add_argument("--layout", help="keypoint layout when the files do not say it (e.g. body25, body25b)")
     parser.add_argument("--fps", type=float, help="frame rate of OpenPose folders (default 30; npz files carry it)")
+    parser.add_argument(
+        "--people",
+        type=int,
+        default=1,
+        help="1 (default): one person, the best detection per view; more: associate and track several people",
+    )
     tri = parser.add_argument_group("triangulation")
     tri.add_argument("--method", choices=["robust", "dlt"], default="robust", help="default: robust")
     tri.add_argument("--threshold-px", type=float, default=20.0, help="outlier threshold, pixels (default 20)")
@@ -123,16 +132,25 @@ def run(args: argparse.Namespace) -> int:
     from mocap.cli_progress import run_with_bar
     from mocap.triangulation.pipeline import reconstruct_iter
 
+    if args.people < 1:
+        raise SettingsError(f"--people: must be at least 1, got {args.people}")
     config = _config(args)
     check_writable(args.out)
     rig = load_rig(args.rig)
     detections = load_detections(args.detections, rig, args.layout, args.fps)
-    result = run_with_bar(reconstruct_iter(rig, detections, config))
+    if args.people == 1:
+        result = run_with_bar(reconstruct_iter(rig, detections, config))
+    else:
+        from mocap.association.associate import MultiPersonAssociator
+
+        result = run_with_bar(reconstruct_iter(rig, detections, config, associate=MultiPersonAssociator()))
     result.poses.save(args.out)
     raw, poses = result.raw, result.poses
     print(
         f"cameras: {', '.join(rig.names)}; {poses.num_frames} frames at {poses.fps:g} fps, layout {poses.layout.name}"
     )
+    if args.people > 1:
+        print(f"people found: {poses.num_people} (ids {', '.join(str(int(i)) for i in poses.person_id)})")
     threshold = f", outlier threshold {raw.threshold_px:.1f} px" if np.isfinite(raw.threshold_px) else ""
     print(f"triangulated: {raw.valid.mean() * 100:.1f} % of joints ({config.triangulation.method}{threshold})")
     print(f"not triangulated: {raw.describe_failures()}")
