@@ -11,11 +11,11 @@ scale), 6 per board frame, and with ``refine_intrinsics`` 9 per camera (fx, fy, 
 p2, k3). The rigid board has 6 unknowns per frame where free 3D corners (as aniposelib optimises)
 have 3 per corner, so the problem is smaller and the board's flatness and size are enforced.
 
-Solved with ``scipy.optimize.least_squares`` (trust-region reflective, ``lsmr`` inner solver on a
-block-Jacobi preconditioned change of variables, see :func:`_block_preconditioner`) and a robust loss
-(``soft_l1``, scale ``f_scale_px``), with the Jacobian's sparsity given (``jac_sparsity``: each
-residual depends on one camera and one board only), so finite differences cost a dozen residual
-evaluations per Jacobian instead of one per unknown. Observations whose residual exceeds
+Solved with ``scipy.optimize.least_squares`` (trust-region reflective, ``lsmr`` inner solver) and a
+robust loss (``soft_l1``, scale ``f_scale_px``). The Jacobian is analytic and sparse (each residual
+depends on one camera and one board only, :func:`projection_jacobians`), and the unknowns are
+changed to block-Jacobi preconditioned ones (:func:`calibration.bundle_layout.block_preconditioner`),
+which cuts lsmr's inner iterations. Observations whose residual exceeds
 ``max(outlier_min_px, outlier_factor x median)`` after the first solve are dropped and the problem is
 solved again from there.
 """
@@ -32,13 +32,11 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from calibration.arrays import check_shape
+from calibration.bundle_layout import LENS_TERMS, Layout, block_preconditioner
 from calibration.extrinsics import pose_to_vector, vector_to_pose
 from calibration.rotations import rodrigues_to_matrix, skew
 
 log = logging.getLogger(__name__)
-
-_INTRINSIC_SIZE = 9  # fx, fy, cx, cy, k1, k2, p1, p2, k3
-_LENS_TERMS = {"radial2": (0, 1, 2, 3, 4, 5), "all": tuple(range(_INTRINSIC_SIZE))}
 
 
 class BundleOptions(BaseModel):
@@ -238,111 +236,6 @@ def projection_jacobians(
     return d_camera, d_board, d_intrinsics
 
 
-class _Layout:
-    """Where each unknown sits in the parameter vector."""
-
-    def __init__(
-        self,
-        num_cameras: int,
-        num_boards: int,
-        fixed_camera: int,
-        refine_intrinsics: bool,
-        terms: tuple[int, ...] = tuple(range(_INTRINSIC_SIZE)),
-    ) -> None:
-        self.terms = np.array(terms, dtype=np.int64)  # refined entries of (fx, fy, cx, cy, k1, k2, p1, p2, k3)
-        self.num_terms = len(terms)
-        self.num_cameras = num_cameras
-        self.num_boards = num_boards
-        self.free_cameras = [i for i in range(num_cameras) if i != fixed_camera]
-        self.camera_offset = {cam: 6 * k for k, cam in enumerate(self.free_cameras)}
-        self.board_start = 6 * len(self.free_cameras)
-        self.intrinsic_start = self.board_start + 6 * num_boards
-        self.refine_intrinsics = refine_intrinsics
-        self.size = self.intrinsic_start + (self.num_terms * num_cameras if refine_intrinsics else 0)
-
-    def pack(
-        self, cameras: NDArray[np.float64], boards: NDArray[np.float64], intrinsics: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        parts = [cameras[self.free_cameras].ravel(), boards.ravel()]
-        if self.refine_intrinsics:
-            parts.append(intrinsics[:, self.terms].ravel())
-        return np.concatenate(parts)
-
-    def unpack(
-        self, x: NDArray[np.float64], cameras: NDArray[np.float64], intrinsics: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        cams = cameras.copy()
-        cams[self.free_cameras] = x[: self.board_start].reshape(-1, 6)
-        boards = x[self.board_start : self.intrinsic_start].reshape(self.num_boards, 6)
-        intr = intrinsics
-        if self.refine_intrinsics:
-            intr = intrinsics.copy()
-            intr[:, self.terms] = x[self.intrinsic_start :].reshape(self.num_cameras, self.num_terms)
-        return cams, boards, intr
-
-    def groups(self) -> list[NDArray[np.int64]]:
-        """Parameter columns that are preconditioned together: per camera its pose (when free) and
-        its intrinsics (when refined), per board its pose."""
-        out = []
-        for camera in range(self.num_cameras):
-            cols: list[int] = []
-            if camera in self.camera_offset:
-                cols.extend(range(self.camera_offset[camera], self.camera_offset[camera] + 6))
-            if self.refine_intrinsics:
-                start = self.intrinsic_start + self.num_terms * camera
-                cols.extend(range(start, start + self.num_terms))
-            if cols:
-                out.append(np.array(cols, dtype=np.int64))
-        out.extend(np.arange(6, dtype=np.int64) + self.board_start + 6 * b for b in range(self.num_boards))
-        return out
-
-    def columns(self, observations: BoardObservations) -> NDArray[np.int64]:
-        """Parameter column of each derivative block entry (M, 21): camera pose (6), board pose (6),
-        intrinsics (9); -1 where the entry is not a parameter (fixed camera, fixed intrinsics)."""
-        m = len(observations)
-        out = np.full((m, 21), -1, dtype=np.int64)
-        base = np.array([self.camera_offset.get(c, -1) for c in range(self.num_cameras)])[observations.camera]
-        free = base >= 0
-        out[free, :6] = base[free, None] + np.arange(6)
-        out[:, 6:12] = self.board_start + 6 * observations.board[:, None] + np.arange(6)
-        if self.refine_intrinsics:
-            out[:, 12 + self.terms] = (
-                self.intrinsic_start + self.num_terms * observations.camera[:, None] + np.arange(self.num_terms)
-            )
-        return out
-
-    def jacobian(self, blocks: NDArray[np.float64], columns: NDArray[np.int64]) -> object:
-        """Sparse Jacobian (2M, size) from derivative blocks (M, 2, 21) and their columns (M, 21)."""
-        from scipy.sparse import csr_matrix
-
-        m = len(columns)
-        valid = columns >= 0
-        rows = (2 * np.arange(m)[:, None, None] + np.arange(2)[None, :, None]) * np.ones((1, 1, 21), dtype=np.int64)
-        cols = np.broadcast_to(columns[:, None, :], (m, 2, 21))
-        mask = np.broadcast_to(valid[:, None, :], (m, 2, 21))
-        return csr_matrix((blocks[mask], (rows[mask], cols[mask])), shape=(2 * m, self.size))
-
-
-def _block_preconditioner(jac: object, groups: list[NDArray[np.int64]], size: int) -> Any:
-    """Sparse block-diagonal ``P`` (size, size): per group, ``(J_g^T J_g)^(-1/2)`` (eigenvalues floored
-    at 1e-12 of the largest, so an unobserved direction stays finite)."""
-    from scipy.sparse import csc_matrix, csr_matrix
-
-    gram = (csc_matrix(jac).T @ csc_matrix(jac)).tocsr()
-    rows: list[NDArray[np.int64]] = []
-    cols: list[NDArray[np.int64]] = []
-    values: list[NDArray[np.float64]] = []
-    for group in groups:
-        block = gram[group][:, group].toarray()
-        eigenvalues, vectors = np.linalg.eigh(block)
-        floor = max(float(eigenvalues.max()), 1e-300) * 1e-12
-        inverse_root = (vectors / np.sqrt(np.maximum(eigenvalues, floor))) @ vectors.T
-        rows.append(np.repeat(group, len(group)))
-        cols.append(np.tile(group, len(group)))
-        values.append(inverse_root.ravel())
-    return csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size))
-
-
 def _intrinsic_vectors(matrices: NDArray[np.float64], distortions: NDArray[np.float64]) -> NDArray[np.float64]:
     dist = np.zeros((len(matrices), 5))
     for i, d in enumerate(distortions):
@@ -396,8 +289,8 @@ def _bundle_adjust(
 
     start = time.perf_counter()
     num_cameras, num_boards = len(camera_from_reference), len(reference_from_board)
-    terms = _LENS_TERMS[options.lens_terms]
-    layout = _Layout(num_cameras, num_boards, fixed_camera, options.refine_intrinsics, terms)
+    terms = LENS_TERMS[options.lens_terms]
+    layout = Layout(num_cameras, num_boards, fixed_camera, options.refine_intrinsics, terms)
     cameras = np.array([pose_to_vector(p) for p in camera_from_reference]).reshape(num_cameras, 6)
     boards = np.array([pose_to_vector(p) for p in reference_from_board]).reshape(num_boards, 6)
     intrinsics = _intrinsic_vectors(np.asarray(matrices, dtype=np.float64), np.asarray(distortions, dtype=np.float64))
@@ -425,7 +318,7 @@ def _bundle_adjust(
         # square root of each block of J^T J at the start (one camera's pose and lens, or one board
         # pose): lsmr then sees near-orthonormal blocks and needs far fewer inner iterations
         origin = x.copy()
-        preconditioner = _block_preconditioner(jacobian(origin, subset, columns), groups, layout.size)
+        preconditioner = block_preconditioner(jacobian(origin, subset, columns), groups, layout.size)
 
         def residuals_z(
             z: NDArray[np.float64], obs: BoardObservations, cols: NDArray[np.int64], x0: Any, p: Any
