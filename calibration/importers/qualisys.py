@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.camera import Camera
-from calibration.errors import FileFormatError
+from calibration.errors import FileFormatError, MissingFileError
 from calibration.rig import CameraRig
 
 SUBPIXELS = 64.0
@@ -53,9 +53,12 @@ def load_qualisys(path: str | Path) -> CameraRig:
     """Read a Qualisys ``.qca.txt`` file (see the module docstring).
 
     Raises:
+        MissingFileError: no such file.
         FileFormatError: not XML, no cameras, or a missing/non-numeric field (named).
     """
     path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: no such calibration file")
     try:
         root = ET.fromstring(path.read_bytes())
     except (ET.ParseError, OSError) as exc:

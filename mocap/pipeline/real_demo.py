@@ -159,12 +159,12 @@ def find_pose2sim_take(*, allow_fetch: bool = True, download: Downloader = pip_d
 
 def import_pose2sim_take(folder: Path, session_dir: Path) -> Take:
     """The take inside ``session_dir``, importing videos and calibration the first time."""
-    from mocap.pipeline.qualisys import load_qualisys_rig
+    from calibration.importers.qualisys import load_qualisys
     from mocap.session.importing import import_videos
 
     session = Session.open_or_create(session_dir)
     if session.rig_path is None:
-        session.set_calibration(load_qualisys_rig(folder / CALIBRATION_FILE))
+        session.set_calibration(load_qualisys(folder / CALIBRATION_FILE))
     if TAKE_NAME in session.take_names():
         return session.take(TAKE_NAME)
     videos = sorted((folder / "videos").glob("cam*.mp4"))

@@ -5,10 +5,10 @@ import zipfile
 import numpy as np
 import pytest
 
+from calibration.importers.qualisys import load_qualisys
 from calibration.rig_toml import load_rig
 from mocap.capture.video import VideoWriter
 from mocap.errors import FileFormatError, MissingFileError, MocapError
-from mocap.pipeline.qualisys import load_qualisys_rig
 from mocap.pipeline.real_demo import REFERENCE_TRC, fetch_pose2sim_demo, find_pose2sim_take, reference_distance
 from mocap.pipeline.run import run_take
 from mocap.session.importing import import_videos
@@ -39,7 +39,7 @@ QCA = """<?xml version='1.0' encoding='ASCII'?>
 def test_qualisys_conventions(tmp_path):
     path = tmp_path / "Calib.qca.txt"
     path.write_text(QCA)
-    rig = load_qualisys_rig(path)
+    rig = load_qualisys(path)
     assert rig.names == ("camA", "camB") and rig["camA"].image_size == (640, 480)
     np.testing.assert_allclose(rig["camA"].matrix, [[500, 0, 320], [0, 500, 240], [0, 0, 1]])
     np.testing.assert_allclose(rig["camA"].distortion, [0.1, 0.01, 0.001, 0.002, 0.0])
@@ -51,8 +51,8 @@ def test_qualisys_conventions(tmp_path):
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("not xml", r"not readable XML"),
-        ("<calibration><cameras/></calibration>", r"not a Qualisys file"),
+        ("not xml", r"not a Qualisys XML calibration"),
+        ("<calibration><cameras/></calibration>", r"no active <camera> elements"),
         (QCA.replace('focalLengthU="32000"', 'focalLengthU="wide"', 1), r"intrinsic.focalLengthU.*'wide'"),
     ],
 )
@@ -60,9 +60,9 @@ def test_bad_qualisys_files(tmp_path, text, match):
     path = tmp_path / "bad.qca.txt"
     path.write_text(text)
     with pytest.raises(FileFormatError, match=match):
-        load_qualisys_rig(path)
+        load_qualisys(path)
     with pytest.raises(MissingFileError):
-        load_qualisys_rig(tmp_path / "absent.qca.txt")
+        load_qualisys(tmp_path / "absent.qca.txt")
 
 
 def fake_wheel(folder, *, with_demo=True):
@@ -111,7 +111,7 @@ def test_without_shared_data_the_cache_is_used_and_fetching_can_be_refused(tmp_p
 @pytest.mark.realdata
 def test_qualisys_rig_matches_pose2sims_conversion(shared_data):
     base = shared_data / "pose2sim_demo"
-    ours = load_qualisys_rig(base / "single_person" / "calibration" / "Calib.qca.txt")
+    ours = load_qualisys(base / "single_person" / "calibration" / "Calib.qca.txt")
     theirs = load_rig(base / "balancing_trial_reference" / "calibration_converted_by_pose2sim.toml")
     np.testing.assert_allclose(ours.centers_world, theirs.centers_world, atol=1e-6)
     trc = np.loadtxt(base / "balancing_trial_reference" / "triangulated_reference.trc", skiprows=5)[:, 2:]
@@ -146,7 +146,7 @@ def test_blazepose_on_the_first_frames_of_the_real_take(shared_data, tmp_path):
                 writer.write(frame)
         videos.append(short)
     session = Session.create(tmp_path / "session")
-    session.set_calibration(load_qualisys_rig(source / "calibration" / "Calib.qca.txt"))
+    session.set_calibration(load_qualisys(source / "calibration" / "Calib.qca.txt"))
     take = import_videos(session, videos, name="short")
     first = run_take(take)
     poses = first.poses
