@@ -78,10 +78,12 @@ def repaint_all(app: Any, window: Any) -> None:
 
 
 def settle(app: object, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.01)
+    """Run the event loop for ``seconds`` (a real loop: timers and paints as in the application)."""
+    from PySide6 import QtCore
+
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def calibrate_real(app: Any, window: Any, out: Path) -> None:

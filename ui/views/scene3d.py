@@ -9,6 +9,8 @@ Xvfb in tests), not Qt's offscreen platform.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph.opengl as gl
 from numpy.typing import NDArray
@@ -20,6 +22,17 @@ from ui.scene import SceneFrame, Stage, body_centres
 _FRUSTUM_RGBA = (0.95, 0.85, 0.25, 1.0)
 _GRID_RGBA = (120, 125, 135, 110)
 _TRAIL_ALPHA = 0.55
+_CAMERA_TEXT = QtGui.QColor(250, 220, 90)
+
+
+@dataclass
+class _Label:
+    """A text at a 3D point (world, metres), drawn over the GL scene."""
+
+    pos: NDArray[np.float64]
+    text: str
+    colour: QtGui.QColor
+    visible: bool = True
 
 
 class Scene3DView(gl.GLViewWidget):
@@ -57,16 +70,14 @@ class Scene3DView(gl.GLViewWidget):
         for item in (self.frusta, self.bones, self.joints, self.trails):
             item.setVisible(False)
             self.addItem(item)
-        self._camera_labels: list[gl.GLTextItem] = []
-        self._person_labels: list[gl.GLTextItem] = []
+        self._camera_labels: list[_Label] = []
+        self._person_labels: list[_Label] = []
 
     # ------------------------------------------------------------------ data in
 
     def set_stage(self, stage: Stage) -> None:
         """Draw the cameras of ``stage`` (frusta and names) and forget the people of the last one."""
         self._stage = stage
-        for label in self._camera_labels:
-            self.removeItem(label)
         self._camera_labels = []
         if stage.cameras:
             segments = np.concatenate([c.frustum_world for c in stage.cameras]).reshape(-1, 3)
@@ -74,9 +85,7 @@ class Scene3DView(gl.GLViewWidget):
             self.frusta.setVisible(True)
             for camera in stage.cameras:
                 text = camera.name + (f"  {camera.error_px:.2f} px" if np.isfinite(camera.error_px) else "")
-                label = gl.GLTextItem(pos=camera.center_world, text=text, color=QtGui.QColor(250, 220, 90))
-                self.addItem(label)
-                self._camera_labels.append(label)
+                self._camera_labels.append(_Label(camera.center_world, text, _CAMERA_TEXT))
             self._frame_cameras(np.stack([c.center_world for c in stage.cameras]))
         else:
             self.frusta.setVisible(False)
@@ -106,6 +115,36 @@ class Scene3DView(gl.GLViewWidget):
     def paintGL(self, *args: object, **kwargs: object) -> None:
         self.paint_count += 1
         super().paintGL(*args, **kwargs)
+        self._paint_labels()
+
+    def _paint_labels(self) -> None:
+        """Every label with one QPainter after the GL items.
+
+        pyqtgraph's GLTextItem opens a QPainter per label; each one makes the GL context finish
+        its work first, which with software OpenGL cost ~3 ms of waiting per label per frame.
+        """
+        labels = [label for label in (*self._camera_labels, *self._person_labels) if label.visible]
+        if not labels:
+            return
+        rect = QtCore.QRectF(self.rect())
+        to_viewport = QtGui.QMatrix4x4()
+        to_viewport.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        model_view_projection = self.currentProjection() * self.currentModelView()
+        painter = QtGui.QPainter(self)
+        painter.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing | QtGui.QPainter.RenderHint.TextAntialiasing)
+        font = painter.font()
+        font.setPointSizeF(12.0)
+        painter.setFont(font)
+        for label in labels:
+            x, y, z = (float(v) for v in label.pos)
+            clip = model_view_projection.map(QtGui.QVector4D(x, y, z, 1.0))
+            if clip.w() <= 0:  # behind the viewer
+                continue
+            ndc = QtGui.QVector3D(clip.x() / clip.w(), clip.y() / clip.w(), clip.z() / clip.w())
+            point = to_viewport.map(ndc).toPointF()
+            painter.setPen(label.colour)
+            painter.drawText(point, label.text)
+        painter.end()
 
     # ------------------------------------------------------------------ items
 
@@ -139,19 +178,18 @@ class Scene3DView(gl.GLViewWidget):
 
     def _set_labels(self, poses: NDArray[np.float64], ids: NDArray[np.int64], centre_joints: tuple[int, ...]) -> None:
         while len(self._person_labels) < len(ids):
-            label = gl.GLTextItem()
-            self.addItem(label)
-            self._person_labels.append(label)
+            self._person_labels.append(_Label(np.zeros(3), "", _CAMERA_TEXT, visible=False))
         if len(ids):
             tops = np.where(np.isfinite(poses[..., 2]), poses[..., 2], -np.inf).max(axis=1)  # (P,)
             centres = body_centres(poses, centre_joints)
         for p, label in enumerate(self._person_labels):
             if p >= len(ids) or not np.isfinite(tops[p]) or not np.all(np.isfinite(centres[p, :2])):
-                label.setVisible(False)
+                label.visible = False
                 continue
-            position = np.array([centres[p, 0], centres[p, 1], tops[p] + 0.25])
-            label.setData(pos=position, text=f"person {int(ids[p])}", color=person_qcolor(int(ids[p])))
-            label.setVisible(True)
+            label.pos = np.array([centres[p, 0], centres[p, 1], tops[p] + 0.25])
+            label.text = f"person {int(ids[p])}"
+            label.colour = person_qcolor(int(ids[p]))
+            label.visible = True
 
     def _set_trails(self, trails: tuple[NDArray[np.float64], ...], ids: NDArray[np.int64]) -> None:
         segments, colours = [], []
@@ -175,7 +213,7 @@ class Scene3DView(gl.GLViewWidget):
 
     def person_labels(self) -> list[str]:
         """Texts of the visible person labels."""
-        return [label.text for label in self._person_labels if label.visible()]
+        return [label.text for label in self._person_labels if label.visible]
 
     def camera_labels(self) -> list[str]:
         return [label.text for label in self._camera_labels]
