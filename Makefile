@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Blender as a Python module for the BVH/FBX round-trip tests (bpy 4.5, numpy<2: its own venv, cached)
 BLENDER_STAMP := .venv-blender/.installed
 
-.PHONY: setup system-deps blender-venv test lint typecheck pytest demo clean
+.PHONY: setup system-deps blender-venv test lint typecheck pytest demo screenshots gui-responsiveness clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -44,6 +44,14 @@ test: lint typecheck pytest
 
 demo: setup
 	$(VENV)/bin/mocap demo --out demo_out --real
+
+# GUI screenshots under Xvfb (live demo, calibration wizard and result, review) into docs/screenshots
+screenshots: setup system-deps
+	$(PY) tools/screenshots.py --out docs/screenshots --real
+
+# event-loop latency while a take processes, and the live view's drawing rate
+gui-responsiveness: setup system-deps
+	$(PY) tools/gui_responsiveness.py
 
 clean:
 	rm -rf $(VENV) .venv-blender demo_out .pytest_cache .mypy_cache .ruff_cache
