@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos", type=Path, nargs="+", help="one video per view (default: the Pose2Sim take)")
     parser.add_argument("--device", default="cpu", help="also time blazepose on this torch device (e.g. cuda)")
     parser.add_argument("--batch", type=int, default=8, help="frame sets per forward pass in static mode (default 8)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default 1, as mocap detect; 0: torch's default)"
+    )
     parser.add_argument("--no-mediapipe", action="store_true", help="skip the MediaPipe rows")
 
 
@@ -114,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     from mocap.detection.backends.blazepose import BlazePoseConfig, BlazePoseDetector
     from mocap.detection.blazepose_models import BlazePoseModels
 
-    if args.threads is not None:
-        torch.set_num_threads(max(1, args.threads))
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     paths = _videos(args)
     names = [p.stem for p in paths]
     frame_sets = _decode(paths, max(1, args.frames))

@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for blazepose: cpu (default), cuda, cuda:N")
     parser.add_argument("--fp16", action="store_true", help="run the networks in half precision (blazepose)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's; 1 is fastest on a busy machine)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default 1 with --device cpu: these small networks ran ~10x slower with 2 "
+        "threads than with 1 on a busy 2-core machine; raise it on an idle many-core one)",
     )
     parser.add_argument("--max-people", type=int, default=1, help="people tracked per view (default 1)")
     parser.add_argument(
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from mocap.errors import ShapeError
 
     check_writable(args.out)
+    if args.threads is None and args.backend == "blazepose" and args.device == "cpu":
+        args.threads = 1
     if args.threads is not None:
         import torch
 

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 @pytest.mark.skipif(not mediapipe_available(), reason="needs mediapipe==0.10.14 (models and the peer)")
 def test_the_benchmark_prints_ours_against_mediapipe(shared_data, capsys):
-    assert main(["bench", "detection", "--frames", "1", "--batch", "1"]) == 0
+    assert main(["bench", "detection", "--frames", "1", "--batch", "1", "--threads", "0"]) == 0
     out = capsys.readouterr().out
     assert "4 views of 1080x1920" in out
     rows = {line[:44].strip(): line[44:].split() for line in out.splitlines()[2:]}
