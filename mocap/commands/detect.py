@@ -76,12 +76,6 @@ def run(args: argparse.Namespace) -> int:
     from mocap.errors import ShapeError
 
     check_writable(args.out)
-    if args.threads is None and args.backend == "blazepose" and args.device == "cpu":
-        args.threads = 1
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(max(1, args.threads))
     paths: list[Path] = []
     names: list[str] = []
     if args.backend != "precomputed":
@@ -103,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
         raise ShapeError(
             f"--{str(first['loc'][0]).replace('_', '-')}", str(first["msg"]), str(first.get("input"))
         ) from None
+    if args.threads is None and args.backend == "blazepose" and args.device == "cpu":
+        args.threads = 1
+    if args.threads is not None:  # process-wide: set only once the inputs and options are known good
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     if args.backend == "precomputed":
         from mocap.detection.backends.precomputed import PrecomputedDetector
 

@@ -60,6 +60,7 @@ class TfliteExecutor(torch.nn.Module):
         self.nodes = self._prune(graph, set(wanted))
         self._constant_slots: dict[int, str] = {}
         self._params: dict[int, dict[str, Any]] = {}
+        self._pads_into_convs = self._foldable_pads()
         for position, node in enumerate(self.nodes):
             ops.check_supported(node)
             self._prepare(position, node)
@@ -73,6 +74,38 @@ class TfliteExecutor(torch.nn.Module):
                 kept.append(node)
                 needed.update(i for i in node.inputs if i >= 0)
         return tuple(reversed(kept))
+
+    def _foldable_pads(self) -> dict[int, tuple[int, int]]:
+        """PAD nodes whose only consumer is a VALID convolution and whose padding is spatial and
+        symmetric: the convolution pads instead (its zero padding is the same), saving a copy.
+
+        Returns:
+            position of the convolution -> (rows, columns) padded on each side.
+        """
+        consumers: dict[int, list[int]] = {}
+        for position, node in enumerate(self.nodes):
+            for index in node.inputs:
+                consumers.setdefault(index, []).append(position)
+        folded = {}
+        for node in self.nodes:
+            if node.op != "PAD" or node.outputs[0] in self.output_tensors:
+                continue
+            users = consumers.get(node.outputs[0], [])
+            paddings = np.asarray(self.graph.constants.get(node.inputs[1], np.zeros((0, 2))), dtype=int)
+            if len(users) != 1 or paddings.shape != (4, 2):
+                continue
+            conv = self.nodes[users[0]]
+            (n0, n1), (h0, h1), (w0, w1), (c0, c1) = paddings.tolist()
+            if (
+                conv.op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+                and conv.options.get("Padding") == ops.VALID
+                and conv.inputs[0] == node.outputs[0]
+                and n0 == n1 == c0 == c1 == 0
+                and h0 == h1
+                and w0 == w1
+            ):
+                folded[users[0]] = (h0, w0)
+        return folded
 
     def _buffer(self, index: int, value: np.ndarray) -> str:
         if index not in self._constant_slots:
@@ -90,8 +123,13 @@ class TfliteExecutor(torch.nn.Module):
             bias = node.inputs[2] if len(node.inputs) > 2 else -1
             params["bias"] = self._buffer_named(f"b{position}", constants[bias]) if bias >= 0 else None
             params["opts"] = dict(node.options, groups=groups)
+            if position in self._pads_into_convs:
+                params["opts"]["valid_padding"] = self._pads_into_convs[position]
         elif node.op == "PAD":
             params["paddings"] = constants[node.inputs[1]].astype(int).tolist()
+            params["folded"] = any(
+                self.nodes[p].inputs[0] == node.outputs[0] for p in self._pads_into_convs
+            )  # the convolution after it pads
         elif node.op == "RESHAPE":
             params["shape"] = self.graph.tensors[node.outputs[0]].shape
         elif node.op == "RESIZE_BILINEAR":
@@ -153,7 +191,7 @@ class TfliteExecutor(torch.nn.Module):
         if op == "AVERAGE_POOL_2D":
             return ops.average_pool2d(x, node.options)
         if op == "PAD":
-            return ops.pad(x, params["paddings"])
+            return x if params["folded"] else ops.pad(x, params["paddings"])
         if op == "RESHAPE":
             return ops.reshape(x, params["shape"])
         if op == "CONCATENATION":

@@ -84,7 +84,9 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, opt
             padding = (top, left)  # symmetric: let the convolution pad (no copy)
         else:
             x = F.pad(x, (left, right, top, bottom))
-    elif opts["Padding"] != VALID:
+    elif opts["Padding"] == VALID:
+        padding = opts.get("valid_padding", (0, 0))  # a preceding symmetric PAD folded in by the executor
+    else:
         raise UnsupportedOperatorError(f"padding mode {opts['Padding']} is not supported")
     y = F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
     return activation(y, int(opts.get("FusedActivationFunction", 0)))
