@@ -46,6 +46,9 @@ from mocap.errors import MocapError
 
 log = logging.getLogger(__name__)
 
+#: Matched frames per camera kept for the clock-drift fit (about 20 minutes at 30 fps).
+OFFSET_HISTORY = 36_000
+
 CameraState = Literal["starting", "live", "stalled", "ended", "failed"]
 
 
@@ -129,8 +132,12 @@ class _Camera:
         self.capacity = capacity
         self.stats = CameraStats(source.name)
         self.last_arrival = math.nan
-        self.latencies: list[float] = []
-        self.offsets: list[tuple[float, float]] = []  # (tau, timestamp - tau) of matched frames
+        # running latency summary (a list would grow for as long as the grabber runs)
+        self.latency_sum = 0.0
+        self.latency_count = 0
+        self.latency_max = -math.inf
+        # (tau, timestamp - tau) of matched frames, the last OFFSET_HISTORY of them for the drift fit
+        self.offsets: collections.deque[tuple[float, float]] = collections.deque(maxlen=OFFSET_HISTORY)
         self.thread: threading.Thread | None = None
 
     @property
@@ -258,10 +265,9 @@ class Grabber:
         """A snapshot of the counters (latency and drift summarised now)."""
         with self._condition:
             for camera in self._cameras:
-                if camera.latencies:
-                    values = np.asarray(camera.latencies)
-                    camera.stats.latency_mean_s = float(values.mean())
-                    camera.stats.latency_max_s = float(values.max())
+                if camera.latency_count:
+                    camera.stats.latency_mean_s = camera.latency_sum / camera.latency_count
+                    camera.stats.latency_max_s = camera.latency_max
                 if len(camera.offsets) >= 10:
                     taus, offsets = np.asarray(camera.offsets).T
                     offsets = np.unwrap(offsets, period=self.period_s)  # a frame slip is not a jump in time
@@ -297,7 +303,10 @@ class Grabber:
                     camera.buffer.append(stamped)
                     camera.stats.frames += 1
                     camera.last_arrival = arrival
-                    camera.latencies.append(arrival - frame.timestamp_s)
+                    latency = arrival - frame.timestamp_s
+                    camera.latency_sum += latency
+                    camera.latency_count += 1
+                    camera.latency_max = max(camera.latency_max, latency)
                     if camera.stats.state == "stalled":
                         camera.stats.state = "live"
                         log.warning("camera %s: delivering again", camera.source.name)
