@@ -88,13 +88,16 @@ def test_static_batches_of_frame_sets_run_each_stage_once(models, take_frames):
     detector.reset(["a", "b"])
     frame_sets = [[take_frames[0][t], take_frames[1][t]] for t in (0, 3)]
     before = dict(models.forward_passes)
+    per_set = detect_batch(detector, frame_sets, 10)  # on the CPU: one frame set per pass
+    assert {k: models.forward_passes[k] - before[k] for k in before} == {"detector": 2, "landmarks": 2}
+    detector.batch_frame_sets = True  # the accelerator default: one pass for all frame sets
+    before = dict(models.forward_passes)
     batch = detect_batch(detector, frame_sets, 10)
     assert {k: models.forward_passes[k] - before[k] for k in before} == {"detector": 1, "landmarks": 1}
     assert detector._camera_names == ("a", "b")
-    for k, images in enumerate(frame_sets):
-        alone = detector.detect(images, 10 + k)
-        assert batch[k].xy.shape == (2, 1, 33, 2)
-        assert float(np.nanmax(np.abs(batch[k].xy - alone.xy))) < 0.05
+    for k in range(len(frame_sets)):
+        assert batch[k].xy.shape == per_set[k].xy.shape == (2, 1, 33, 2)
+        assert float(np.nanmax(np.abs(batch[k].xy - per_set[k].xy))) < 0.05
 
 
 def test_tracking_skips_the_detector_for_one_person(models, take_frames):
