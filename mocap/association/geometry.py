@@ -135,28 +135,44 @@ def solve_dlt(
 ) -> NDArray[np.float64]:
     """Weighted linear triangulation of points in normalized coordinates.
 
+    Each view gives two rows ``w (x P_3 - P_1)``, ``w (y P_3 - P_2)`` of the DLT system; with the
+    homogeneous coordinate fixed to 1 (points at a finite distance, which people in a studio are)
+    the least-squares point solves the 3 x 3 normal equations, done here in closed form (adjugate)
+    for all points at once — several times faster than a batched eigen-decomposition of the 4 x 4
+    system, which matters at tracking rates.
+
     Args:
         extrinsics: (V, 3, 4) ``[R | t]`` per view.
         normalized: (N, V, 2) normalized coordinates (any value where the weight is 0).
         weights: (N, V) >= 0; points need two views with positive weight.
 
     Returns:
-        (N, 3) world points; NaN where fewer than two views or a degenerate solution.
+        (N, 3) world points; NaN where fewer than two views or a degenerate (near-singular) system.
     """
     x = np.nan_to_num(normalized)
     w = np.where(np.isfinite(normalized).all(axis=-1), weights, 0.0)
     rows = x[..., :, None] * extrinsics[None, :, 2:3, :] - extrinsics[None, :, 0:2, :]  # (N, V, 2, 4)
     rows = rows * w[..., None, None]
-    normal = np.einsum("nvki,nvkj->nij", rows, rows)
-    out = np.full((len(x), 3), np.nan)
-    ok = (w > 0).sum(axis=1) >= 2
-    if np.any(ok):
-        sub = normal[ok]
-        sub = sub / np.trace(sub, axis1=1, axis2=2)[:, None, None]
-        _, vectors = np.linalg.eigh(sub)
-        h = vectors[:, :, 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            points = h[:, :3] / h[:, 3:4]
-        points[np.abs(h[:, 3]) < 1e-12] = np.nan
-        out[ok] = points
-    return out
+    normal = np.einsum("nvki,nvkj->nij", rows, rows)  # (N, 4, 4)
+    a, b = normal[:, :3, :3], -normal[:, :3, 3]
+    # adjugate of the symmetric 3 x 3 matrix a
+    c00 = a[:, 1, 1] * a[:, 2, 2] - a[:, 1, 2] * a[:, 2, 1]
+    c01 = a[:, 0, 2] * a[:, 2, 1] - a[:, 0, 1] * a[:, 2, 2]
+    c02 = a[:, 0, 1] * a[:, 1, 2] - a[:, 0, 2] * a[:, 1, 1]
+    c11 = a[:, 0, 0] * a[:, 2, 2] - a[:, 0, 2] * a[:, 2, 0]
+    c12 = a[:, 0, 2] * a[:, 1, 0] - a[:, 0, 0] * a[:, 1, 2]
+    c22 = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    det = a[:, 0, 0] * c00 + a[:, 0, 1] * c01 + a[:, 0, 2] * c02
+    scale = np.einsum("nii->n", a)  # conditioning reference: det ~ scale^3 for a well-posed point
+    adjugate_b = np.stack(
+        [
+            c00 * b[:, 0] + c01 * b[:, 1] + c02 * b[:, 2],
+            c01 * b[:, 0] + c11 * b[:, 1] + c12 * b[:, 2],
+            c02 * b[:, 0] + c12 * b[:, 1] + c22 * b[:, 2],
+        ],
+        axis=-1,
+    )
+    ok = ((w > 0).sum(axis=1) >= 2) & (np.abs(det) > 1e-12 * scale**3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        points = adjugate_b / det[:, None]
+    return np.where(ok[:, None], points, np.nan)
