@@ -16,24 +16,14 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from mocap.commands._capture_options import add_capture_arguments
+
 NAME = "live"
 HELP = "live 3D skeletons from cameras or the synthetic studio: fps, latency p50/p95/p99, stage timings"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="synthetic | device:N | device:PATH | file:PATH (repeat for several cameras; default synthetic)",
-    )
-    parser.add_argument("--cameras", type=int, default=4, help="synthetic cameras (default 4)")
-    parser.add_argument("--people", type=int, default=2, help="synthetic people (default 2)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
-    parser.add_argument("--fps", type=float, default=30.0, help="camera frame rate (default 30)")
-    parser.add_argument("--size", default=None, help="WIDTHxHEIGHT (synthetic default 640x480; devices: as set)")
-    parser.add_argument("--mjpg", action="store_true", help="ask devices for MJPG")
+    add_capture_arguments(parser, default_source="synthetic")
     parser.add_argument(
         "--detector",
         choices=("blazepose", "studio"),

@@ -14,25 +14,15 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from mocap.commands._capture_options import add_capture_arguments
+
 NAME = "record"
 HELP = "record a take from cameras, video files or the rendered synthetic studio"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", type=Path, help="session folder (created when missing)")
-    parser.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="synthetic | device:N | device:PATH | file:PATH (repeat for several cameras)",
-    )
-    parser.add_argument("--cameras", type=int, default=4, help="synthetic cameras (default 4)")
-    parser.add_argument("--people", type=int, default=2, help="synthetic people (default 2)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
-    parser.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
-    parser.add_argument("--size", default=None, help="WIDTHxHEIGHT (synthetic default 640x480; devices: as set)")
-    parser.add_argument("--mjpg", action="store_true", help="ask devices for MJPG")
+    add_capture_arguments(parser)
     parser.add_argument("--take", default=None, help="take name (default: next take_NNN)")
     parser.add_argument("--container", choices=("mkv", "mp4", "avi"), default="mkv", help="video container")
     parser.add_argument("--codec", choices=("h264", "mjpeg", "ffv1"), default="h264", help="video codec")

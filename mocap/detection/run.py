@@ -84,7 +84,11 @@ def _frame_count(sources: Sequence[FrameSource], paths: Sequence[Path]) -> int:
     return min(counts)
 
 
-def _stack(results: list[FrameSetDetections], num_views: int, num_joints: int) -> tuple[np.ndarray, np.ndarray]:
+def stack_frame_sets(
+    results: list[FrameSetDetections], num_views: int, num_joints: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame-set detections as ``xy (T, V, S, J, 2)`` and ``score (T, V, S, J)`` arrays, slots
+    padded to the most any frame set used (trailing slots no frame ever used dropped)."""
     slots = max([r.num_slots for r in results] + [1])
     xy = np.full((len(results), num_views, slots, num_joints, 2), np.nan, dtype=np.float32)
     score = np.zeros((len(results), num_views, slots, num_joints), dtype=np.float32)
@@ -162,5 +166,5 @@ def detect_media_iter(
     finally:
         for source in sources:
             source.close()
-    xy, score = _stack(results, len(names), detector.layout.num_joints)
+    xy, score = stack_frame_sets(results, len(names), detector.layout.num_joints)
     return Detections2D(xy, score, tuple(names), detector.layout, rate)

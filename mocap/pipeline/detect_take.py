@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from calibration.progress import CancelToken, Progress, check_cancelled
 from mocap.detection.protocol import Detector, Frame, FrameSetDetections
+from mocap.detection.run import stack_frame_sets
 from mocap.detections2d import Detections2D
 from mocap.errors import FileFormatError, MismatchError, MissingFileError
 from mocap.npz_io import read_npz, scalar, write_npz
@@ -41,7 +42,7 @@ CHECKPOINT_EVERY = 200
 
 
 def _save_checkpoint(path: Path, key: str, results: list[FrameSetDetections], views: int, joints: int) -> None:
-    xy, score = _stack(results, views, joints)
+    xy, score = stack_frame_sets(results, views, joints)
     write_npz(path, {"key": np.array(key), "xy": xy, "score": score})
 
 
@@ -58,18 +59,6 @@ def _load_checkpoint(path: Path, key: str) -> list[FrameSetDetections]:
     except (FileFormatError, MissingFileError, ValueError) as exc:
         log.warning("%s: unusable checkpoint (%s); detecting from the start", path, exc)
         return []
-
-
-def _stack(results: list[FrameSetDetections], num_views: int, num_joints: int) -> tuple[np.ndarray, np.ndarray]:
-    slots = max([r.num_slots for r in results] + [1])
-    xy = np.full((len(results), num_views, slots, num_joints, 2), np.nan, dtype=np.float32)
-    score = np.zeros((len(results), num_views, slots, num_joints), dtype=np.float32)
-    for t, result in enumerate(results):
-        xy[t, :, : result.num_slots] = result.xy
-        score[t, :, : result.num_slots] = result.score
-    used = np.flatnonzero(score.max(axis=(0, 1, 3)) > 0)
-    keep = int(used.max()) + 1 if used.size else 1  # drop trailing slots no frame ever used
-    return xy[:, :, :keep], score[:, :, :keep]
 
 
 def detect_take_iter(
@@ -161,5 +150,5 @@ def detect_take_iter(
     finally:
         for reader in readers:
             reader.close()
-    xy, score = _stack(results, len(names), joints)
+    xy, score = stack_frame_sets(results, len(names), joints)
     return Detections2D(xy, score, names, detector.layout, take.info.fps)
