@@ -9,6 +9,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from calibration.boards import BoardSpec
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +20,24 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Real walking motion used by the synthetic studio (MIT licence, see its folder).
 MOTION_FILE = Path("motion") / "AV_8Walk_Meredith_HVHA_Rep1.bvh"
+#: Four USB cameras filming a ChArUco board (intrinsic and extrinsic videos, reference calibration).
+CALISCOPE_DIR = Path("caliscope_charuco")
+
+
+def caliscope_board() -> BoardSpec:
+    """The board the caliscope recordings film: 4 x 5 squares of 54 mm, 40.5 mm DICT_4X4_1000 markers,
+    printed white on black (see the shared data README)."""
+    from calibration.boards import BoardSpec
+
+    return BoardSpec(
+        type="charuco",
+        columns=4,
+        rows=5,
+        square_length_m=0.054,
+        marker_length_m=0.0405,
+        dictionary="DICT_4X4_1000",
+        inverted=True,
+    )
 
 
 def shared_data_dir() -> Path | None:

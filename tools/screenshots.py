@@ -88,8 +88,7 @@ def settle(app: object, seconds: float) -> None:
 
 def calibrate_real(app: Any, window: Any, out: Path) -> None:
     """The wizard on real videos: 4 USB cameras filming an inverted 4x5 ChArUco board."""
-    from calibration.boards import BoardSpec
-    from mocap.data_paths import shared_data_dir
+    from mocap.data_paths import caliscope_board, shared_data_dir
     from ui.controllers.display import CALIBRATION
 
     data = shared_data_dir()
@@ -97,15 +96,7 @@ def calibrate_real(app: Any, window: Any, out: Path) -> None:
     if root is None or not root.is_dir():
         print("screenshots: no ../shared/data/caliscope_charuco; skipping the real calibration")
         return
-    board = BoardSpec(
-        type="charuco",
-        columns=4,
-        rows=5,
-        square_length_m=0.054,
-        marker_length_m=0.0405,
-        dictionary="DICT_4X4_1000",
-        inverted=True,
-    )
+    board = caliscope_board()
     wizard = window.open_calibration_wizard()
     window.calibration.set_board(board)
     previous = window.calibration.sources

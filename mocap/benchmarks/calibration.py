@@ -148,26 +148,17 @@ def _real() -> None:
     import numpy as np
 
     from calibration.board_detection import BoardDetector, detect_in_media
-    from calibration.boards import BoardSpec
     from calibration.evaluate import score_rig
     from calibration.importers import import_rig
     from calibration.progress import drain
-    from mocap.data_paths import shared_data_dir
+    from mocap.data_paths import caliscope_board, shared_data_dir
 
     data = shared_data_dir()
     root = None if data is None else data / "caliscope_charuco"
     if root is None or not root.is_dir():
         print("\nreal caliscope case skipped: ../shared/data/caliscope_charuco is absent")
         return
-    board = BoardSpec(
-        type="charuco",
-        columns=4,
-        rows=5,
-        square_length_m=0.054,
-        marker_length_m=0.0405,
-        dictionary="DICT_4X4_1000",
-        inverted=True,
-    )
+    board = caliscope_board()
     detector = BoardDetector(board)
     names = [f"cam_{i}" for i in range(4)]
     extrinsic = {

@@ -20,18 +20,11 @@ from calibration.importers import import_rig
 from calibration.intrinsics import calibrate_intrinsics
 from calibration.progress import drain
 from calibration.rig_compare import relative_pose_errors
+from mocap.data_paths import caliscope_board
 
 pytestmark = pytest.mark.realdata
 
-CALISCOPE_BOARD = BoardSpec(
-    type="charuco",
-    columns=4,
-    rows=5,
-    square_length_m=0.054,
-    marker_length_m=0.0405,
-    dictionary="DICT_4X4_1000",
-    inverted=True,
-)
+CALISCOPE_BOARD = caliscope_board()
 
 
 @pytest.mark.slow
