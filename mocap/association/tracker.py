@@ -99,9 +99,19 @@ class Tracker:
     """
 
     def __init__(
-        self, geometry: ViewGeometry, flip: NDArray[np.int64], config: TrackerConfig, joint_names: tuple[str, ...] = ()
+        self,
+        geometry: ViewGeometry,
+        flip: NDArray[np.int64],
+        config: TrackerConfig,
+        joint_names: tuple[str, ...] = (),
+        *,
+        keep_history: bool = True,
     ) -> None:
+        """``keep_history=False`` (live mode) keeps only the current frame's claims of every track
+        and no retired tracks, so memory stays flat over a run of any length; :meth:`close` then
+        returns only the tracks still running."""
         self.geometry = geometry
+        self.keep_history = keep_history
         self.config = config
         self.flip = np.asarray(flip)
         self.pairs = np.array([(j, int(f)) for j, f in enumerate(self.flip) if f > j], dtype=np.int64).reshape(-1, 2)
@@ -277,6 +287,8 @@ class Tracker:
         track.velocity = np.where(both[:, None], 0.5 * track.velocity + 0.5 * velocity, track.velocity)
         track.pose = np.where(seen[:, None], pose, track.predict(frame))
         track.last_frame = frame
+        if not self.keep_history:
+            track.claims.clear()
         track.claims[frame] = dict(views)
         track.lost = 0
         track.hits += 1
@@ -285,7 +297,7 @@ class Tracker:
             track.ever_confirmed = True
 
     def _retire(self, track: Track) -> None:
-        if track.ever_confirmed:
+        if track.ever_confirmed and self.keep_history:
             self.finished.append(track)
 
     def _births(

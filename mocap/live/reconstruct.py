@@ -18,8 +18,8 @@ Per frame set (``xy (V, S, J, 2)`` pixels and ``score (V, S, J)`` from the detec
 
 Bounded state over a run of any length: the tracker keeps every claim of every frame for the
 offline association (``Track.claims``) and every retired track (``Tracker.finished``); live mode
-needs neither, so both are cut back after each frame (the tracker only reads the current frame's
-claims). Filters of people unseen for longer than the filter's ``reset_after_s`` are dropped.
+needs neither and runs it with ``keep_history=False``. Filters of people unseen for longer than
+the filter's ``reset_after_s`` are dropped.
 """
 
 from __future__ import annotations
@@ -89,7 +89,11 @@ class LiveReconstructor:
         self.layout = layout
         self._geometry = view_geometry(rig)
         self._tracker = Tracker(
-            self._geometry, np.array(layout.flip_permutation), tracker or TrackerConfig(), layout.joint_names
+            self._geometry,
+            np.array(layout.flip_permutation),
+            tracker or TrackerConfig(),
+            layout.joint_names,
+            keep_history=False,
         )
         self._extrinsics = np.stack([c.extrinsic_matrix[:3] for c in rig.cameras])  # (V, 3, 4)
         self._smoothing = smoothing
@@ -140,7 +144,6 @@ class LiveReconstructor:
         self._tracker.step(frame, normalized, rays, scores)
         ids, _, slots = self._tracker.snapshot(frame, v_count, s_count)
         claims = [self._tracker_claims(int(i), frame) for i in ids]
-        self._forget_history(frame)
         t1 = time.perf_counter()
         # (P, J, V, 2) pixels, normalized coordinates and weights of every person's claimed detections
         person_px = np.full((len(ids), j_count, v_count, 2), np.nan)
@@ -196,13 +199,6 @@ class LiveReconstructor:
             if track.track_id == track_id:
                 return {v: (c.slot, c.order) for v, c in track.claims.get(frame, {}).items()}
         return {}
-
-    def _forget_history(self, frame: int) -> None:
-        # live mode never reads old claims or retired tracks (module docstring): keep memory flat
-        for track in self._tracker.tracks:
-            for old in [f for f in track.claims if f != frame]:
-                del track.claims[old]
-        self._tracker.finished.clear()
 
     def _smooth(self, ids: NDArray[np.int32], raw: NDArray[np.float64], time_s: float) -> NDArray[np.float64]:
         if self._smoothing is None:

@@ -79,3 +79,27 @@ def test_per_frame_association_without_tracking_finds_the_people():
     result = associate_take(take.rig, take.detections, tracking=False)
     scores = evaluate_people(result.poses, take.poses)
     assert scores.matched_fraction > 0.98 and scores.false_people <= 2
+
+
+def test_without_history_the_tracker_keeps_only_the_current_frame():
+    from mocap.association.geometry import normalized_detections, rays_world, view_geometry
+    from mocap.association.tracker import Tracker, TrackerConfig
+
+    take = generate_take(CROWD.model_copy(update={"num_frames": 30}))
+    geometry = view_geometry(take.rig)
+    normalized = normalized_detections(take.rig, take.detections)
+    rays = rays_world(geometry, normalized)
+    layout = take.detections.layout
+    trackers = [
+        Tracker(geometry, np.array(layout.flip_permutation), TrackerConfig(), layout.joint_names, keep_history=keep)
+        for keep in (True, False)
+    ]
+    for t in range(take.detections.num_frames):
+        for tracker in trackers:
+            tracker.step(t, normalized[t], rays[t], take.detections.score[t].astype(np.float64))
+    full, live = trackers
+    assert [tr.track_id for tr in live.tracks] == [tr.track_id for tr in full.tracks]
+    assert all(len(tr.claims) <= 1 for tr in live.tracks) and not live.finished
+    assert max(len(tr.claims) for tr in full.tracks) > 20
+    for a, b in zip(full.tracks, live.tracks, strict=True):  # same decisions, only less memory
+        np.testing.assert_array_equal(a.pose, b.pose)
