@@ -3,7 +3,7 @@
 * :class:`EventLoopProbe`: a precise timer firing every ``interval_ms``; each firing records how
   late it came (a busy GUI thread makes it late). Its :class:`Latency` summary is what the
   acceptance test and ``tools/gui_responsiveness.py`` report while a take processes.
-* :class:`ReplayFeed`: a :class:`~mocap.live.frames.LiveFeed` publishing frames made beforehand
+* :class:`ReplayFeed`: a :class:`~mocap.live.paced.PacedFeed` publishing frames made beforehand
   (with their camera images) at the feed's frame rate, from its own thread. It separates the cost
   of *drawing* the live view from the cost of *making* its frames (the synthetic studio renders
   its four images on the same two cores): the window draws whatever a feed publishes, and this
@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +21,10 @@ import numpy as np
 from PySide6 import QtCore
 
 from calibration.rig import CameraRig
-from mocap.live.frames import LiveFrame, LiveStats, latency_stats
+from mocap.live.frames import LiveFrame
+from mocap.live.paced import PacedFeed
 from mocap.skeleton.layouts import KeypointLayout
+from mocap.synthetic.studio import StudioConfig
 
 
 @dataclass(frozen=True)
@@ -77,28 +79,23 @@ class EventLoopProbe(QtCore.QObject):
         )
 
 
-class ReplayFeed:
+class ReplayFeed(PacedFeed):
     """Publishes ``frames`` in a loop at ``fps`` (see the module docstring).
 
     Args:
         rig: the cameras of the frames.
         layout: their keypoint layout.
         frames: frames made beforehand (e.g. by ``SyntheticLiveFeed.process``); their ``index``
-            is replaced by the publication count.
+            and times are replaced by the publication's.
         fps: publication rate.
     """
 
     def __init__(self, rig: CameraRig, layout: KeypointLayout, frames: Sequence[LiveFrame], fps: float) -> None:
         if not frames:
             raise ValueError("a replay feed needs at least one frame")
+        super().__init__("replay-feed")
         self._rig, self._layout, self._fps = rig, layout, float(fps)
         self._frames = list(frames)
-        self._lock = threading.Lock()
-        self._latest: LiveFrame | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._published = 0
-        self._started = 0.0
 
     @property
     def rig(self) -> CameraRig:
@@ -112,42 +109,19 @@ class ReplayFeed:
     def fps(self) -> float:
         return self._fps
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="replay-feed", daemon=True)
-        self._thread.start()
+    def make_frame(self, index: int, capture_time_s: float) -> LiveFrame:
+        source = self._frames[index % len(self._frames)]
+        return dataclasses.replace(
+            source, index=index, capture_time_s=capture_time_s, published_time_s=time.monotonic()
+        )
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
 
-    def latest(self) -> LiveFrame | None:
-        with self._lock:
-            return self._latest
+def replay_feed(config: StudioConfig, frames: int = 60) -> ReplayFeed:
+    """A :class:`ReplayFeed` of the first ``frames`` frame sets of the synthetic studio ``config``
+    with their rendered images, made here (a feed factory for a child process, see
+    :mod:`ui.live_process`: with ``functools.partial`` it pickles)."""
+    from mocap.live.synthetic_feed import SyntheticLiveFeed
 
-    def stats(self) -> LiveStats:
-        with self._lock:
-            published = self._published
-        return latency_stats([0.0], published, 0, time.monotonic() - self._started)
-
-    def _run(self) -> None:
-        k = 0
-        while not self._stop.is_set():
-            due = self._started + k / self._fps
-            wait = due - time.monotonic()
-            if wait > 0 and self._stop.wait(wait):
-                return
-            source = self._frames[k % len(self._frames)]
-            now = time.monotonic()
-            frame = LiveFrame(
-                k, now, now, source.xy, source.score, source.slot_person, source.person_ids, source.poses, source.images
-            )
-            with self._lock:
-                self._latest = frame
-                self._published += 1
-            k += 1
+    source = SyntheticLiveFeed(config, render_images=True)
+    made = [source.process(i, 0.0) for i in range(frames)]
+    return ReplayFeed(source.rig, source.layout, made, config.fps)

@@ -3,10 +3,12 @@ set turned into a :class:`~ui.scene.SceneFrame` for the views.
 
 The feed runs on its own thread and keeps only its newest result; the timer (60 Hz) asks for it
 and presents it when it is new (latest wins: a slow paint skips frame sets instead of queueing
-them). Creating the feed (the studio's world) and stopping it run as jobs. Per camera the
-controller measures the rate of frames that reached the view and counts the frame sets skipped
-between two shown ones (by the feed or by the GUI) as drops. People keep a trail of their
-centres over the last two seconds.
+them). The window's sources (:mod:`ui.live_sources`) run their feed in a child process
+(:class:`~ui.live_process.ProcessFeed`), so the GUI process only draws. Creating the feed (the
+studio's world, the child process) and stopping it run as jobs; a stop while the feed is being
+made cancels the start. Per camera the controller measures the rate of frames that reached the
+view and counts the frame sets skipped between two shown ones (by the feed or by the GUI) as drops.
+People keep a trail of their centres over the last two seconds.
 """
 
 from __future__ import annotations
@@ -19,44 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore
 
+from calibration.progress import CancelToken, check_cancelled
 from mocap.live.frames import LiveFeed, LiveFrame
 from ui.controllers.display import LIVE, DisplayController
-from ui.jobs import JobRunner
+from ui.jobs import JobHandle, JobRunner
+from ui.live_sources import demo_feed, engine_feed
 from ui.scene import SceneFrame, Stage, TileFrame, body_centres, stage_from_rig
 
 FeedFactory = Callable[[], LiveFeed]
 #: How often the feed is polled, milliseconds.
 POLL_MS = 16
 TRAIL_SECONDS = 2.0
-
-
-def demo_feed() -> LiveFeed:
-    """The demo studio: 4 cameras at 640x480, 3 people, detector noise and misses."""
-    from mocap.live.synthetic_feed import SyntheticLiveFeed
-    from mocap.synthetic.studio import StudioConfig
-
-    config = StudioConfig(
-        seed=7, num_cameras=4, resolution=(640, 480), num_people=3, noise_px=1.5, missed_rate=0.03, fps=30.0
-    )
-    return SyntheticLiveFeed(config, render_images=True)
-
-
-def engine_feed(sources: tuple[str, ...] = ("synthetic",), detector: str = "studio") -> LiveFeed:
-    """The live engine of :mod:`mocap.live` (capture, detection, tracking, triangulation, smoothing).
-
-    The default runs it on the rendered synthetic studio (4 cameras at 640x480, 3 people) with the
-    studio detector (keypoints read from the rendered frames): the whole capture path at full rate
-    on a CPU. ``sources=("device:0", ...)`` with ``detector="blazepose"`` runs it on cameras.
-
-    Raises:
-        MocapError: sources that cannot be opened, no calibration for cameras (from
-            :func:`mocap.live.setup.build_engine`).
-    """
-    from mocap.live.settings import LiveConfig
-    from mocap.live.setup import LiveOptions, build_engine
-
-    options = LiveOptions(sources=sources, cameras=4, people=3, fps=30.0, size=(640, 480), detector=detector)
-    return build_engine(options, LiveConfig(fps=30.0, publish_images=True))
 
 
 #: Live sources offered in the window: label -> feed factory.
@@ -99,6 +74,7 @@ class LiveController(QtCore.QObject):
         self._feed: LiveFeed | None = None
         self._stage: Stage | None = None
         self._starting = False
+        self._start_job: JobHandle | None = None
         self._last_index = -1
         self._arrivals: list[collections.deque[float]] = []
         self._dropped = 0
@@ -143,18 +119,31 @@ class LiveController(QtCore.QObject):
         self._starting = True
         factory = self._factory
 
-        def work(_cancel: object) -> _Started:
+        def work(cancel: CancelToken) -> _Started:
             feed = factory()
-            stage = stage_from_rig(feed.rig, feed.layout, "live: synthetic studio", fps=feed.fps)
-            feed.start()
+            try:  # a stop (or the window closing) while the feed was made: it never runs
+                check_cancelled(cancel)
+                stage = stage_from_rig(feed.rig, feed.layout, "live: synthetic studio", fps=feed.fps)
+                feed.start()
+                check_cancelled(cancel)
+            except BaseException:
+                feed.stop()
+                raise
             return _Started(feed, stage)
 
-        self._jobs.submit(
-            "live-start", "starting the live studio", work, on_result=self._started, on_error=self._failed
+        self._start_job = self._jobs.submit(
+            "live-start",
+            "starting the live studio",
+            work,
+            on_result=self._started,
+            on_error=self._failed,
+            on_cancelled=self._start_cancelled,
         )
 
     def stop(self) -> None:
-        """Stop polling and stop the feed's thread in a job."""
+        """Stop polling and stop the feed (its thread or process) in a job; a start under way is cancelled."""
+        if self._start_job is not None:
+            self._start_job.cancel()
         feed, self._feed = self._feed, None
         self._timer.stop()
         self._stats_timer.stop()
@@ -163,12 +152,14 @@ class LiveController(QtCore.QObject):
             self.running_changed.emit(False)
 
     def toggle(self) -> None:
-        self.stop() if self._feed is not None else self.start()
+        """Start, or stop when running or starting."""
+        self.stop() if self._feed is not None or self._starting else self.start()
 
     # ------------------------------------------------------------------ internals
 
     def _started(self, started: _Started) -> None:
         self._starting = False
+        self._start_job = None
         self._feed = started.feed
         self._stage = started.stage
         self._last_index = -1
@@ -182,8 +173,14 @@ class LiveController(QtCore.QObject):
         self._stats_timer.start(1000)
         self.running_changed.emit(True)
 
+    def _start_cancelled(self) -> None:
+        self._starting = False
+        self._start_job = None
+        self.running_changed.emit(False)
+
     def _failed(self, message: str) -> None:
         self._starting = False
+        self._start_job = None
         self.error.emit(message)
         self.running_changed.emit(False)
 

@@ -1,0 +1,437 @@
+"""A live feed run in a child process, so that the GUI process only draws. No Qt.
+
+Why: the synthetic studio renders four 640x480 images and reconstructs three people per frame set
+(~20 ms of CPU), the live engine of :mod:`mocap.live` runs capture, detection and tracking threads.
+In the GUI process all of that holds the GIL the GUI thread needs to draw (the window drew 26.6
+fps of a 30 fps demo feed, and ~7 fps of the live engine). In a child process it only competes for
+a core.
+
+:class:`ProcessFeed` is a :class:`~mocap.live.frames.LiveFeed`: it starts a child with the
+``spawn`` start method (a fresh interpreter: no copy of the GUI's threads or Qt state) that calls
+``factory()`` (a picklable callable returning a feed: a module-level function or a
+``functools.partial`` of one), starts that feed on :meth:`~ProcessFeed.start` and forwards its
+newest frame sets to the parent:
+
+* the camera images go through a ring of :data:`SLOTS` slots of shared memory
+  (:class:`multiprocessing.shared_memory.SharedMemory`, created and unlinked by the child), one
+  slot per frame set, each view at the size of its rig camera (an image of another size travels
+  in the message instead);
+* everything else of the :class:`~mocap.live.frames.LiveFrame` (keypoints, people, times) goes
+  through a pipe, with the slot number. The child writes a slot only when the parent has given it
+  back (a ``("free", slot)`` message), so at most :data:`SLOTS` frame sets are in flight and
+  nothing queues up: when the parent is behind, the child skips frame sets and counts them as
+  dropped (latest wins, as in every live feed).
+
+The parent never waits: :meth:`ProcessFeed.latest` (called by the GUI's timer) reads what has
+arrived without blocking, keeps the newest frame set, copies its images out of the slot (~0.6 ms
+for four 640x480 images: the frame then owns its memory, however long the views keep it) and gives
+the slots back at once. Frame sets it skipped are given back unread.
+
+Errors: an exception in the child (creating the feed, or the feed failing later) is sent as one
+readable line and raised by :meth:`~ProcessFeed.latest` (or by the constructor while starting) as
+a :class:`~mocap.live.frames.LiveError`; a child that dies without a word (killed, crashed) is
+reported with its exit code. Shutdown: :meth:`ProcessFeed.stop` asks the child to stop its feed,
+waits for it (terminating it after :data:`STOP_TIMEOUT_S`) and closes the shared memory; the child
+also exits on its own when the parent goes away (its pipe closes or it is re-parented), and a
+:class:`ProcessFeed` collected without ``stop`` reaps its child, so no process outlives the window.
+
+Clocks: the times of a frame set are ``time.monotonic()`` of the child, the same clock as the
+parent's on one machine, so latencies are measured up to the arrival in the GUI process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calibration.rig import CameraRig
+from mocap.errors import MocapError
+from mocap.live.frames import LiveError, LiveFeed, LiveFrame, LiveStats, latency_stats
+from mocap.skeleton.layouts import KeypointLayout
+
+log = logging.getLogger(__name__)
+
+FeedFactory = Callable[[], LiveFeed]
+#: Frame sets in flight between the child and the GUI (slots of the shared-memory ring).
+SLOTS = 4
+#: How often the child looks for a newer frame set of its feed, seconds.
+POLL_S = 0.003
+#: How long the child may take to create its feed (imports, building the world, opening cameras).
+START_TIMEOUT_S = 120.0
+#: How long :meth:`ProcessFeed.stop` waits for the child before terminating it.
+STOP_TIMEOUT_S = 5.0
+#: An image that travels through the ring (else the message carries the image itself, or None).
+IN_RING = "ring"
+
+
+@dataclass(frozen=True)
+class RingLayout:
+    """Where the images of a frame set lie in the shared memory.
+
+    Attributes:
+        shapes: per view the (height, width, 3) of its uint8 BGR image.
+        slots: frame sets the ring holds.
+    """
+
+    shapes: tuple[tuple[int, int, int], ...]
+    slots: int
+
+    @classmethod
+    def for_rig(cls, rig: CameraRig, slots: int = SLOTS) -> RingLayout:
+        """Slots for one BGR image per camera of ``rig`` at its calibrated size."""
+        return cls(tuple((int(c.image_size[1]), int(c.image_size[0]), 3) for c in rig.cameras), slots)
+
+    @property
+    def slot_bytes(self) -> int:
+        return sum(int(np.prod(shape)) for shape in self.shapes)
+
+    @property
+    def size(self) -> int:
+        return max(1, self.slots * self.slot_bytes)
+
+    def views(self, buffer: Any, slot: int) -> list[NDArray[np.uint8]]:
+        """The images of ``slot`` as arrays over ``buffer`` (the shared memory's ``buf``)."""
+        offset = slot * self.slot_bytes
+        images = []
+        for shape in self.shapes:
+            images.append(np.ndarray(shape, np.uint8, buffer=buffer, offset=offset))
+            offset += int(np.prod(shape))
+        return images
+
+
+class ProcessFeed:
+    """A live feed made by ``factory()`` in a child process (see the module docstring).
+
+    Creating it starts the child and waits until the feed exists there (its rig and layout are
+    known then); :meth:`start` starts the feed. Call it from a worker thread, not the GUI thread.
+
+    Args:
+        factory: makes the feed in the child; must pickle (a module-level function, or a
+            ``functools.partial`` of one).
+        slots: frame sets in flight (slots of the shared-memory ring).
+        start_timeout_s: how long the child may take to create the feed.
+
+    Raises:
+        LiveError: the feed could not be created (the child's message), or the child died or
+            did not answer within ``start_timeout_s``.
+    """
+
+    def __init__(self, factory: FeedFactory, *, slots: int = SLOTS, start_timeout_s: float = START_TIMEOUT_S) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_conn = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=_child_main, args=(factory, child_conn, slots), name="mocap-live-feed", daemon=True
+        )
+        self._process.start()
+        child_conn.close()
+        self._reaper = weakref.finalize(self, _reap, self._process, self._conn)
+        self._lock = threading.RLock()  # latest() on the GUI thread, stop() in a job
+        self._latest: LiveFrame | None = None
+        self._error: str | None = None
+        self._latencies: deque[float] = deque(maxlen=10_000)
+        self._received = 0
+        self._dropped = 0
+        self._started = time.monotonic()
+        self._stopped = False
+        try:
+            ready = self._wait_ready(start_timeout_s)
+            cameras, metadata, layout, fps, shm_name, ring = ready[1:]
+            self._rig = CameraRig(cameras, metadata)
+            self._layout: KeypointLayout = layout
+            self._fps = float(fps)
+            self._ring: RingLayout = ring
+            self._shm: SharedMemory | None = SharedMemory(shm_name)
+        except BaseException:
+            self.stop()
+            raise
+
+    # ------------------------------------------------------------------ LiveFeed
+
+    @property
+    def rig(self) -> CameraRig:
+        return self._rig
+
+    @property
+    def layout(self) -> KeypointLayout:
+        return self._layout
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None once it is gone)."""
+        return self._process.pid if self._process.exitcode is None else None
+
+    @property
+    def process(self) -> multiprocessing.process.BaseProcess:
+        """The child process (for tests and measurements)."""
+        return self._process
+
+    def start(self) -> None:
+        """Start the feed in the child."""
+        with self._lock:
+            self._started = time.monotonic()
+            self._send(("start",))
+
+    def stop(self) -> None:
+        """Stop the child (terminated if it does not stop within :data:`STOP_TIMEOUT_S`) and
+        release the shared memory. Safe to call more than once."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._send(("stop",))
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while self._process.is_alive() and time.monotonic() < deadline:
+                self._drain()  # the child's last messages: it never blocks on a full pipe
+                self._process.join(0.05)
+            self._reaper()  # terminates it if still alive, closes the pipe
+            shm = getattr(self, "_shm", None)
+            if shm is not None:
+                self._shm = None
+                shm.close()
+                with contextlib.suppress(FileNotFoundError):  # the child unlinks it, unless it was killed
+                    shm.unlink()
+
+    def latest(self) -> LiveFrame | None:
+        """The newest frame set that arrived (None before the first); never waits.
+
+        Raises:
+            LiveError: the feed failed in the child (its message), or the child died.
+        """
+        with self._lock:
+            if self._stopped:
+                return self._latest
+            newest = self._drain()
+            if newest is None and self._error is None and self._process.exitcode is not None:
+                newest = self._drain()  # what it sent before it ended
+            if newest is not None:
+                self._latest = self._unpack(newest)
+            if self._error is not None:
+                raise LiveError(self._error)
+            if self._process.exitcode is not None:
+                raise LiveError(f"the live feed's process ended unexpectedly (exit code {self._process.exitcode})")
+            return self._latest
+
+    def stats(self) -> LiveStats:
+        """Frame sets that arrived in this process, per second since :meth:`start`; dropped: those
+        the feed skipped (late, or no free slot); latency: capture -> arrival here."""
+        with self._lock:
+            latencies = list(self._latencies)
+            received, dropped = self._received, self._dropped
+        return latency_stats(latencies, received, dropped, time.monotonic() - self._started)
+
+    # ------------------------------------------------------------------ internals
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the child is gone (latest() says so) or the pipe closed
+            self._conn.send(message)
+
+    def _wait_ready(self, timeout_s: float) -> tuple[Any, ...]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._conn.poll(0.05):
+                try:
+                    message = self._conn.recv()
+                except (EOFError, OSError):
+                    break
+                if message[0] == "ready":
+                    return message
+                if message[0] == "error":
+                    _log_child_error(message)
+                    raise LiveError(message[1])
+            elif self._process.exitcode is not None:
+                break
+        code = self._process.exitcode
+        if code is None:
+            raise LiveError(f"the live feed's process did not start within {timeout_s:.0f} s")
+        raise LiveError(f"the live feed's process ended while starting (exit code {code})")
+
+    def _drain(self) -> tuple[Any, ...] | None:
+        """Read every message that arrived; give back the slots of all frame sets but the newest."""
+        newest: tuple[Any, ...] | None = None
+        try:
+            while self._conn.poll():
+                message = self._conn.recv()
+                if message[0] == "frame":
+                    self._received += 1
+                    if newest is not None:
+                        self._send(("free", newest[1]))
+                    newest = message
+                elif message[0] == "error" and self._error is None:
+                    _log_child_error(message)
+                    self._error = message[1]
+        except (EOFError, OSError):
+            pass  # the child is gone: latest() reports it from its exit code
+        return newest
+
+    def _unpack(self, message: tuple[Any, ...]) -> LiveFrame:
+        _, slot, fields = message
+        index, captured, published, xy, score, slot_person, person_ids, poses, images, stage_ms, dropped = fields
+        if images is not None and self._shm is not None:
+            ring = self._ring.views(self._shm.buf, slot)
+            images = tuple(ring[v].copy() if isinstance(image, str) else image for v, image in enumerate(images))
+            del ring  # no view of the shared memory outlives this call (it can then be closed)
+        self._send(("free", slot))
+        self._dropped = int(dropped)
+        self._latencies.append(time.monotonic() - captured)
+        return LiveFrame(index, captured, published, xy, score, slot_person, person_ids, poses, images, stage_ms)
+
+
+def _log_child_error(message: tuple[Any, ...]) -> None:
+    log.warning("live feed process: %s\n%s", message[1], message[2] if len(message) > 2 else "")
+
+
+def _reap(process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+    """Make sure the child is gone (after :meth:`ProcessFeed.stop`, or when a feed is collected)."""
+    if process.is_alive():
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("stop",))
+        process.join(STOP_TIMEOUT_S)
+    if process.is_alive():
+        log.warning("the live feed's process did not stop; terminating it")
+        process.terminate()
+        process.join(2.0)
+    if process.is_alive():
+        process.kill()
+        process.join(2.0)
+    conn.close()
+
+
+# ---------------------------------------------------------------------- the child
+
+
+class _ParentGone(Exception):
+    pass
+
+
+def _child_main(factory: FeedFactory, conn: Connection, slots: int) -> None:
+    """The child process: make the feed, announce it, then forward its frame sets until stopped."""
+    parent = os.getppid()
+    feed: LiveFeed | None = None
+    shm: SharedMemory | None = None
+    phase = "starting"
+    try:
+        feed = factory()
+        ring = RingLayout.for_rig(feed.rig, slots)
+        shm = SharedMemory(create=True, size=ring.size)
+        rig = feed.rig
+        conn.send(("ready", rig.cameras, dict(rig.metadata), feed.layout, float(feed.fps), shm.name, ring))
+        phase = "running"
+        _forward(feed, conn, ring, shm, parent)
+    except _ParentGone:
+        pass
+    except BaseException as exc:
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("error", _describe(exc, phase), traceback.format_exc()))
+    finally:
+        if feed is not None:
+            try:
+                feed.stop()
+            except Exception:  # the feed's error was reported already; the process ends anyway
+                log.debug("stopping the feed failed", exc_info=True)
+        if shm is not None:
+            shm.close()
+            shm.unlink()
+        conn.close()
+
+
+def _describe(exc: BaseException, phase: str) -> str:
+    """One readable line for an error of the feed in the child."""
+    if isinstance(exc, LiveError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    what = text if isinstance(exc, MocapError) else f"{type(exc).__name__}" + (f": {text}" if text else "")
+    return f"the live feed could not start: {what}" if phase == "starting" else f"the live feed stopped: {what}"
+
+
+def _forward(feed: LiveFeed, conn: Connection, ring: RingLayout, shm: SharedMemory, parent: int) -> None:
+    slot_images = [ring.views(shm.buf, s) for s in range(ring.slots)]
+    try:
+        _forward_loop(feed, conn, slot_images, parent)
+    finally:
+        slot_images.clear()  # no view of the shared memory is left: it can be closed
+
+
+def _forward_loop(feed: LiveFeed, conn: Connection, slot_images: list[list[NDArray[np.uint8]]], parent: int) -> None:
+    free = list(range(len(slot_images)))
+    started = False
+    last_index: int | None = None
+    skipped = 0  # frame sets with no free slot
+    feed_dropped = 0
+    stats_due = 0.0
+    while True:
+        if conn.poll(POLL_S if started else 0.1):
+            while conn.poll():
+                try:
+                    command = conn.recv()
+                except EOFError as exc:
+                    raise _ParentGone from exc
+                if command[0] == "free":
+                    free.append(int(command[1]))
+                elif command[0] == "start":
+                    feed.start()
+                    started = True
+                elif command[0] == "stop":
+                    return
+        if os.getppid() != parent:
+            raise _ParentGone
+        if not started:
+            continue
+        frame = feed.latest()  # raises the feed's error
+        if frame is None or frame.index == last_index:
+            continue
+        last_index = frame.index
+        now = time.monotonic()
+        if now >= stats_due:
+            feed_dropped, stats_due = feed.stats().dropped, now + 0.5
+        if not free:
+            skipped += 1
+            continue
+        slot = free.pop(0)
+        images = None if frame.images is None else _put_images(frame.images, slot_images[slot])
+        fields = (
+            frame.index,
+            frame.capture_time_s,
+            frame.published_time_s,
+            frame.xy,
+            frame.score,
+            frame.slot_person,
+            frame.person_ids,
+            frame.poses,
+            images,
+            dict(frame.stage_ms),
+            feed_dropped + skipped,
+        )
+        conn.send(("frame", slot, fields))
+
+
+def _put_images(
+    images: Sequence[NDArray[np.uint8] | None], targets: Sequence[NDArray[np.uint8]]
+) -> tuple[str | NDArray[np.uint8] | None, ...]:
+    """Copy the images that fit into the slot's arrays; the others travel in the message."""
+    placed: list[str | NDArray[np.uint8] | None] = []
+    for v, image in enumerate(images):
+        if image is not None and v < len(targets) and image.shape == targets[v].shape and image.dtype == np.uint8:
+            np.copyto(targets[v], image)
+            placed.append(IN_RING)
+        else:
+            placed.append(image)
+    return tuple(placed)
