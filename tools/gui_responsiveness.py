@@ -1,17 +1,30 @@
 """Measure the GUI's responsiveness (issue 10, acceptance 3) and print the numbers.
 
-    .venv/bin/python tools/gui_responsiveness.py [--seconds 5] [--frames 300]
+    .venv/bin/python tools/gui_responsiveness.py [--seconds 5] [--frames 300] [--pin] [--live NAME ...]
 
 1. **Live drawing rate**: the main window's live view with 4 cameras at 640x480 and 3 people
-   (camera images, 2D overlays, 3D skeletons and trails), fed at 30 fps by a
-   :class:`~ui.responsiveness.ReplayFeed` of frames the synthetic studio made beforehand; counts
-   the frames presented and the paints of the camera tiles and the 3D view. Then the same with the
-   synthetic studio itself as the feed (it renders four images per frame on the same cores: the
-   feed, not the window, is then the limit), and with the live engine of :mod:`mocap.live` on the
-   rendered studio (capture threads, detection from the frames, tracking, triangulation).
-2. **Event-loop latency while a take processes**: a take of ``--frames`` frames (4 cameras,
-   3 people) is processed by the processing controller (association, triangulation, filtering in
-   a job) while :class:`~ui.responsiveness.EventLoopProbe` times a 10 ms timer on the GUI thread.
+   (camera images, 2D overlays, 3D skeletons and trails) at a 30 fps feed; counts the frame sets
+   presented, the paints of the camera tiles and the 3D view, the frame sets the window skipped,
+   and the CPU time of the GUI process and of the feed's child process per frame set. Feeds
+   (``--live``, all by default):
+
+   * ``replay``: a :class:`~ui.responsiveness.ReplayFeed` of frames the synthetic studio made
+     beforehand, on a thread of the GUI process (the cost of drawing alone);
+   * ``replay-child``: the same in a child process (:class:`~ui.live_process.ProcessFeed`):
+     drawing plus the hand-over through shared memory;
+   * ``demo``: the demo studio as ``mocap gui --demo`` runs it (:func:`ui.live_sources.demo_feed`:
+     rendering four images and reconstructing the people in a child process);
+   * ``demo-no-images``: the same without camera images;
+   * ``engine``: the live engine of :mod:`mocap.live` on the rendered studio (capture threads,
+     detection from the frames, tracking, triangulation) in a child process.
+
+   ``--pin`` puts the GUI process (and Xvfb) on CPU 0 and the feed's child process on CPU 1, to
+   see whether each fits on one core (the numbers then do not depend on how the operating system
+   spreads the work over the two cores).
+2. **Event-loop latency while a take processes** (``--frames`` > 0): a take of ``--frames``
+   frames (4 cameras, 3 people) is processed by the processing controller (association,
+   triangulation, filtering in a job) while :class:`~ui.responsiveness.EventLoopProbe` times a
+   10 ms timer on the GUI thread.
 
 Needs an X display for the 3D view (starts its own Xvfb when none is set, like tools/screenshots.py).
 """
@@ -19,6 +32,8 @@ Needs an X display for the 3D view (starts its own Xvfb when none is set, like t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
 import sys
 import tempfile
@@ -40,45 +55,87 @@ DEMO: dict[str, object] = {
     "missed_rate": 0.03,
     "fps": 30.0,
 }
+LIVE_FEEDS = ("replay", "replay-child", "demo", "demo-no-images", "engine")
 
 
-def replay_factory(frames: int = 60):  # type: ignore[no-untyped-def]
-    from mocap.live.synthetic_feed import SyntheticLiveFeed
+def feed_factory(name: str):  # type: ignore[no-untyped-def]
+    """The feed factory of ``name`` (see the module docstring)."""
     from mocap.synthetic.studio import StudioConfig
-    from ui.responsiveness import ReplayFeed
+    from ui.live_process import ProcessFeed
+    from ui.live_sources import demo_feed, engine_feed, synthetic_studio
+    from ui.responsiveness import replay_feed
 
-    source = SyntheticLiveFeed(StudioConfig(**DEMO), render_images=True)  # type: ignore[arg-type]
-    made = [source.process(i, 0.0) for i in range(frames)]
-    return lambda: ReplayFeed(source.rig, source.layout, made, 30.0)
+    config = StudioConfig(**DEMO)  # type: ignore[arg-type]
+    if name == "replay":
+        feed = replay_feed(config, 60)
+        return lambda: feed
+    if name == "replay-child":
+        return functools.partial(ProcessFeed, functools.partial(replay_feed, config, 60))
+    if name == "demo":
+        return demo_feed
+    if name == "demo-no-images":
+        return functools.partial(ProcessFeed, functools.partial(synthetic_studio, config, False))
+    if name == "engine":
+        return engine_feed
+    raise ValueError(name)
 
 
-def plain_feed():  # type: ignore[no-untyped-def]
-    from mocap.live.synthetic_feed import SyntheticLiveFeed
-    from mocap.synthetic.studio import StudioConfig
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system) of every thread of process ``pid`` so far, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    return SyntheticLiveFeed(StudioConfig(**DEMO))  # type: ignore[arg-type]
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Put every thread of process ``pid`` on ``cpus`` (threads it starts later inherit it)."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            os.sched_setaffinity(int(task), cpus)
 
 
-def measure_live(app: object, window: object, seconds: float) -> str:
+def measure_live(app: object, window: object, seconds: float, pin_child: bool) -> str:
     live, display, grid, scene = window.live, window.display, window.camera_grid, window.scene3d  # type: ignore[attr-defined]
     live.start()
-    wait_until(app, lambda: live.running and live.frames_shown > 10, 120, "the live view")
+    wait_until(app, lambda: live.running and live.frames_shown > 10, 180, "the live view")
+    child = getattr(live.feed, "pid", None)
+    if pin_child and child is not None:
+        pin(child, {1})
     settle(app, 1.0)
-    start = (time.perf_counter(), display.frames_presented, grid.paint_count, scene.paint_count, time.process_time())
+    feed = live.feed
+
+    def sample() -> tuple[float, ...]:
+        stats = feed.stats()
+        return (
+            time.perf_counter(),
+            display.frames_presented,
+            grid.paint_count,
+            scene.paint_count,
+            time.process_time(),
+            process_cpu_s(child) if child is not None else 0.0,
+            stats.published,
+            stats.dropped,
+            live.dropped,
+        )
+
+    start = sample()
     settle(app, seconds)
-    elapsed = time.perf_counter() - start[0]
-    cpu_ms = (time.process_time() - start[4]) * 1000.0 / max(1, display.frames_presented - start[1])
-    presented = (display.frames_presented - start[1]) / elapsed
-    tiles = (grid.paint_count - start[2]) / elapsed / max(1, len(grid.tiles))
-    gl = (scene.paint_count - start[3]) / elapsed
-    feed = live.feed.stats().fps
-    live.stop()
-    settle(app, 0.5)
-    return (
-        f"feed {feed:.1f} fps -> presented {presented:.1f} fps, each camera tile painted {tiles:.1f} fps, "
-        f"3D view painted {gl:.1f} fps ({len(grid.tiles)} cameras); "
-        f"{cpu_ms:.0f} ms of CPU (all threads of the process) per presented frame"
+    end = sample()
+    delta = [b - a for a, b in zip(start, end, strict=True)]
+    elapsed, shown = delta[0], max(1, int(delta[1]))
+    published, feed_dropped, gaps = int(delta[6]), int(delta[7]), int(delta[8])
+    tiles = delta[2] / elapsed / max(1, len(grid.tiles))
+    child_ms = f", child process {1000 * delta[5] / max(1, published):.1f} ms" if child is not None else ""
+    line = (
+        f"feed {published / elapsed:.1f} fps ({feed_dropped} dropped by the feed) -> presented "
+        f"{delta[1] / elapsed:.1f} fps ({max(0, gaps - feed_dropped)} skipped by the window), each camera tile "
+        f"painted {tiles:.1f} fps, 3D view painted {delta[3] / elapsed:.1f} fps ({len(grid.tiles)} cameras); "
+        f"CPU per frame set: GUI process {1000 * delta[4] / shown:.1f} ms{child_ms}; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
+    live.stop()
+    window.jobs.wait(30_000)  # type: ignore[attr-defined]
+    settle(app, 0.5)
+    return line
 
 
 def measure_processing(app: object, window: object, frames: int) -> str:
@@ -128,31 +185,31 @@ def measure_processing(app: object, window: object, frames: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of live drawing measured")
-    parser.add_argument("--frames", type=int, default=300, help="frames of the processed take")
+    parser.add_argument("--frames", type=int, default=300, help="frames of the processed take (0: skip)")
+    parser.add_argument("--live", nargs="*", choices=LIVE_FEEDS, default=list(LIVE_FEEDS), help="live feeds measured")
+    parser.add_argument("--pin", action="store_true", help="GUI (and Xvfb) on CPU 0, the feed's process on CPU 1")
     args = parser.parse_args()
+    if args.pin:
+        os.sched_setaffinity(0, {0})  # before any thread or process starts: they inherit it
     xvfb = start_xvfb()
     code = 0
     try:
         from ui.app import application
-        from ui.controllers.live import demo_feed, engine_feed
         from ui.main_window import MainWindow
         from ui.subprocess_jobs import warm_up
 
         warm_up()  # as `mocap gui` does at start
         app = application()
-        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        window = MainWindow(feed_factory=replay_factory())
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" + (", pinned" if args.pin else ""))
+        window = MainWindow()
         window.resize(1600, 1000)
         window.show()
         settle(app, 0.5)
-        print("live, replayed frames:", measure_live(app, window, args.seconds), flush=True)
-        window.live.set_feed_factory(demo_feed)  # the synthetic studio rendering its images live
-        print("live, synthetic studio:", measure_live(app, window, args.seconds), flush=True)
-        window.live.set_feed_factory(plain_feed)  # the same without camera images
-        print("live, synthetic studio without images:", measure_live(app, window, args.seconds), flush=True)
-        window.live.set_feed_factory(engine_feed)  # mocap.live's engine on the rendered studio
-        print("live, live engine:", measure_live(app, window, args.seconds), flush=True)
-        print(measure_processing(app, window, args.frames), flush=True)
+        for name in args.live:
+            window.live.set_feed_factory(feed_factory(name))
+            print(f"live, {name}:", measure_live(app, window, args.seconds, args.pin), flush=True)
+        if args.frames > 0:
+            print(measure_processing(app, window, args.frames), flush=True)
         window.close()
     finally:
         if xvfb is not None:
