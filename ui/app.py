@@ -1,8 +1,9 @@
 """The Qt application: ``mocap gui [SESSION]`` and ``mocap gui --demo``.
 
-``--demo`` starts the live synthetic studio (4 cameras at 640x480, 3 people) and builds the demo
-session (:mod:`ui.demo`) in a job: in SESSION when given and empty, else in a new temporary
-folder; an existing session given with ``--demo`` is opened as it is.
+``--demo`` starts the live synthetic studio (4 cameras at 640x480, 3 people; in a child process,
+:mod:`ui.live_sources`) and builds the demo session (:mod:`ui.demo`) in a job that runs it in a
+worker process (:mod:`ui.subprocess_jobs`): in SESSION when given and empty, else in a new
+temporary folder; an existing session given with ``--demo`` is opened as it is.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def start_demo(window: MainWindow, root: Path, config: object = None) -> None:
     ``config`` is the demo take's StudioConfig (default :data:`ui.demo.DEMO_STUDIO`).
     """
     from ui.demo import DEMO_STUDIO, build_demo_session
+    from ui.subprocess_jobs import in_subprocess
 
     window.live.start()
     if (root / "session.toml").is_file():
@@ -55,7 +57,9 @@ def start_demo(window: MainWindow, root: Path, config: object = None) -> None:
     window.jobs.submit(
         "demo-session",
         "making the demo session",
-        lambda cancel: build_demo_session(root, config or DEMO_STUDIO, cancel=cancel),  # type: ignore[arg-type]
+        # in a worker process: rendering the take's videos on a thread of the GUI process would
+        # hold the GIL the live view needs to draw
+        lambda cancel: in_subprocess(build_demo_session, root, config or DEMO_STUDIO, cancel=cancel),
         on_result=window.session.set_summary,
     )
 
