@@ -10,7 +10,7 @@ a core.
 ``spawn`` start method (a fresh interpreter: no copy of the GUI's threads or Qt state) that calls
 ``factory()`` (a picklable callable returning a feed: a module-level function or a
 ``functools.partial`` of one), starts that feed on :meth:`~ProcessFeed.start` and forwards its
-newest frame sets to the parent:
+newest frame sets to the parent (the child's side is :mod:`ui.live_child`):
 
 * the camera images go through a ring of :data:`SLOTS` slots of shared memory
   (:class:`multiprocessing.shared_memory.SharedMemory`, created and unlinked by the child), one
@@ -44,13 +44,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import threading
 import time
-import traceback
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
@@ -60,7 +58,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calibration.rig import CameraRig
-from mocap.errors import MocapError
 from mocap.live.frames import LiveError, LiveFeed, LiveFrame, LiveStats, latency_stats
 from mocap.skeleton.layouts import KeypointLayout
 
@@ -69,8 +66,6 @@ log = logging.getLogger(__name__)
 FeedFactory = Callable[[], LiveFeed]
 #: Frame sets in flight between the child and the GUI (slots of the shared-memory ring).
 SLOTS = 4
-#: How often the child looks for a newer frame set of its feed, seconds.
-POLL_S = 0.003
 #: How long the child may take to create its feed (imports, building the world, opening cameras).
 START_TIMEOUT_S = 120.0
 #: How long :meth:`ProcessFeed.stop` waits for the child before terminating it.
@@ -132,10 +127,12 @@ class ProcessFeed:
     """
 
     def __init__(self, factory: FeedFactory, *, slots: int = SLOTS, start_timeout_s: float = START_TIMEOUT_S) -> None:
+        from ui.live_child import child_main
+
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe(duplex=True)
         self._process = context.Process(
-            target=_child_main, args=(factory, child_conn, slots), name="mocap-live-feed", daemon=True
+            target=child_main, args=(factory, child_conn, slots), name="mocap-live-feed", daemon=True
         )
         self._process.start()
         child_conn.close()
@@ -313,125 +310,3 @@ def _reap(process: multiprocessing.process.BaseProcess, conn: Connection) -> Non
         process.kill()
         process.join(2.0)
     conn.close()
-
-
-# ---------------------------------------------------------------------- the child
-
-
-class _ParentGone(Exception):
-    pass
-
-
-def _child_main(factory: FeedFactory, conn: Connection, slots: int) -> None:
-    """The child process: make the feed, announce it, then forward its frame sets until stopped."""
-    parent = os.getppid()
-    feed: LiveFeed | None = None
-    shm: SharedMemory | None = None
-    phase = "starting"
-    try:
-        feed = factory()
-        ring = RingLayout.for_rig(feed.rig, slots)
-        shm = SharedMemory(create=True, size=ring.size)
-        rig = feed.rig
-        conn.send(("ready", rig.cameras, dict(rig.metadata), feed.layout, float(feed.fps), shm.name, ring))
-        phase = "running"
-        _forward(feed, conn, ring, shm, parent)
-    except _ParentGone:
-        pass
-    except BaseException as exc:
-        with contextlib.suppress(OSError, ValueError):
-            conn.send(("error", _describe(exc, phase), traceback.format_exc()))
-    finally:
-        if feed is not None:
-            try:
-                feed.stop()
-            except Exception:  # the feed's error was reported already; the process ends anyway
-                log.debug("stopping the feed failed", exc_info=True)
-        if shm is not None:
-            shm.close()
-            shm.unlink()
-        conn.close()
-
-
-def _describe(exc: BaseException, phase: str) -> str:
-    """One readable line for an error of the feed in the child."""
-    if isinstance(exc, LiveError):
-        return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    what = text if isinstance(exc, MocapError) else f"{type(exc).__name__}" + (f": {text}" if text else "")
-    return f"the live feed could not start: {what}" if phase == "starting" else f"the live feed stopped: {what}"
-
-
-def _forward(feed: LiveFeed, conn: Connection, ring: RingLayout, shm: SharedMemory, parent: int) -> None:
-    slot_images = [ring.views(shm.buf, s) for s in range(ring.slots)]
-    try:
-        _forward_loop(feed, conn, slot_images, parent)
-    finally:
-        slot_images.clear()  # no view of the shared memory is left: it can be closed
-
-
-def _forward_loop(feed: LiveFeed, conn: Connection, slot_images: list[list[NDArray[np.uint8]]], parent: int) -> None:
-    free = list(range(len(slot_images)))
-    started = False
-    last_index: int | None = None
-    skipped = 0  # frame sets with no free slot
-    feed_dropped = 0
-    stats_due = 0.0
-    while True:
-        if conn.poll(POLL_S if started else 0.1):
-            while conn.poll():
-                try:
-                    command = conn.recv()
-                except EOFError as exc:
-                    raise _ParentGone from exc
-                if command[0] == "free":
-                    free.append(int(command[1]))
-                elif command[0] == "start":
-                    feed.start()
-                    started = True
-                elif command[0] == "stop":
-                    return
-        if os.getppid() != parent:
-            raise _ParentGone
-        if not started:
-            continue
-        frame = feed.latest()  # raises the feed's error
-        if frame is None or frame.index == last_index:
-            continue
-        last_index = frame.index
-        now = time.monotonic()
-        if now >= stats_due:
-            feed_dropped, stats_due = feed.stats().dropped, now + 0.5
-        if not free:
-            skipped += 1
-            continue
-        slot = free.pop(0)
-        images = None if frame.images is None else _put_images(frame.images, slot_images[slot])
-        fields = (
-            frame.index,
-            frame.capture_time_s,
-            frame.published_time_s,
-            frame.xy,
-            frame.score,
-            frame.slot_person,
-            frame.person_ids,
-            frame.poses,
-            images,
-            dict(frame.stage_ms),
-            feed_dropped + skipped,
-        )
-        conn.send(("frame", slot, fields))
-
-
-def _put_images(
-    images: Sequence[NDArray[np.uint8] | None], targets: Sequence[NDArray[np.uint8]]
-) -> tuple[str | NDArray[np.uint8] | None, ...]:
-    """Copy the images that fit into the slot's arrays; the others travel in the message."""
-    placed: list[str | NDArray[np.uint8] | None] = []
-    for v, image in enumerate(images):
-        if image is not None and v < len(targets) and image.shape == targets[v].shape and image.dtype == np.uint8:
-            np.copyto(targets[v], image)
-            placed.append(IN_RING)
-        else:
-            placed.append(image)
-    return tuple(placed)

@@ -8,6 +8,10 @@ newest with :meth:`PacedFeed.latest`). When making a set took longer than a peri
 jumps to the set that is due now and counts the skipped ones as dropped, so a slow feed runs late
 by at most one set instead of building a backlog. An error in ``make_frame`` ends the thread; the
 next :meth:`PacedFeed.latest` raises it as a :class:`~mocap.live.frames.LiveError`.
+
+:attr:`PacedFeed.on_publish`, when set, is called with every published frame set on the feed's
+thread: a consumer that forwards frame sets (the GUI's feed process, ``ui.live_child``) then
+needs no thread of its own polling :meth:`PacedFeed.latest`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 
 from calibration.rig import CameraRig
 from mocap.live.frames import LiveError, LiveFrame, LiveStats, latency_stats
@@ -41,6 +46,8 @@ class PacedFeed(ABC):
         self._dropped = 0
         self._started = 0.0
         self._error: BaseException | None = None
+        #: Called with each published frame set, on the feed's thread (an error in it stops the feed).
+        self.on_publish: Callable[[LiveFrame], None] | None = None
 
     @property
     @abstractmethod
@@ -108,5 +115,7 @@ class PacedFeed(ABC):
                     self._latest = frame
                     self._published += 1
                     self._latencies.append(frame.latency_s)
+                if self.on_publish is not None:
+                    self.on_publish(frame)
         except BaseException as exc:  # reported to the consumer by latest()
             self._error = exc
