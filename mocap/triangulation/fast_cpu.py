@@ -1,19 +1,23 @@
-"""The CPU fast paths of triangulation (weighted DLT, robust pair-MSAC, Gauss-Newton): one compiled pass per point.
+"""The CPU fast paths of triangulation (weighted DLT, robust pair-MSAC, Gauss-Newton), compiled with numba.
 
 :func:`triangulate_dlt_fast` returns what :func:`~mocap.triangulation.dlt.triangulate_dlt` returns
 (with ``refine=True``: what :func:`~mocap.triangulation.triangulate.triangulate` with
 ``TriangulationConfig(method="dlt", refine=True)`` returns) — same algorithm, same statuses,
-points equal to ~1e-9 m — but does everything for a point in one compiled loop: undistortion by
-Newton's method, the weighted normal equations and their closed-form solution, the Gauss-Newton
-steps on the weighted pixel reprojection error (:mod:`mocap.triangulation.refine`), reprojection
-through the lens. :func:`triangulate_robust_fast` does the same for
-:func:`~mocap.triangulation.robust.triangulate_robust` (same arguments; the adaptive threshold is
-estimated as :func:`~mocap.triangulation.robust.estimate_threshold` does, on the same sample, with
-this kernel doing the probe search). The numpy path makes a pass over memory per array operation;
-this one touches each observation a few times while it is in registers. Measured with ``mocap bench
-triangulation`` (2-core machine under heavy load, 4 cameras, ~100 000 observed joints): the plain DLT
-makes ~1.8 M points per CPU-second, ~11x aniposelib's ``triangulate`` (~10x the numpy path); the
-robust mode ~0.8 M, ~10x the numpy robust mode. Most of the time goes to inverting the lens model.
+points equal to ~1e-9 m — through the vectorised block kernels of
+:mod:`mocap.triangulation.kernels_block_numba` (each step one SIMD loop over a block of points:
+undistortion by Newton's method with an exact fallback, the weighted normal equations and their
+closed-form solution, reprojection through the lens; the Gauss-Newton steps on the weighted pixel
+reprojection error, :mod:`mocap.triangulation.refine`, per point). :func:`triangulate_robust_fast`
+does the same for :func:`~mocap.triangulation.robust.triangulate_robust` (same arguments; the
+adaptive threshold is estimated as :func:`~mocap.triangulation.robust.estimate_threshold` does, on
+the same sample, with this kernel doing the probe search), one point per call
+(:mod:`mocap.triangulation.kernels_robust_numba`). The numpy path makes a pass over memory per array
+operation; these touch each observation a few times while it is in cache. Measured with ``mocap
+bench triangulation`` (one core of the 2-core machine, ~100 000 observed joints): the plain DLT
+makes ~9 M points per CPU-second with 4 cameras (~4.6 M with 8), 43-57x aniposelib's
+``triangulate`` per CPU-second (see BENCHMARKS.md); the robust mode ~0.8 M, ~7x the numpy robust
+mode. At 8 cameras the plain DLT is bound by memory traffic (reading the pixels, writing the
+per-view outputs) as much as by arithmetic.
 
 Batches of at least :data:`PARALLEL_MIN_POINTS` points are spread over the CPU cores; smaller
 ones (a live frame) run on the calling thread, because waking a thread team costs more than they
@@ -41,7 +45,8 @@ from calibration.rig import CameraRig
 from mocap.errors import ShapeError
 from mocap.triangulation.camera_arrays import camera_arrays
 from mocap.triangulation.dlt import check_arguments
-from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS, run_parallel, run_serial
+from mocap.triangulation.kernels_block_numba import run_blocks_parallel, run_blocks_serial
+from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS
 from mocap.triangulation.kernels_robust_numba import MAX_VIEWS, run_robust_parallel, run_robust_serial
 from mocap.triangulation.result import TriangulationResult
 
@@ -96,7 +101,10 @@ def _prepare(
     else:
         w = as_float64("weights", weights, (..., v))
         check_shape("weights", w, batch + (v,))
-    flat_w = np.ascontiguousarray(np.nan_to_num(w.reshape(-1, v), nan=0.0, posinf=0.0, neginf=0.0))
+    flat_w = w.reshape(-1, v)
+    if not np.isfinite(flat_w).all():  # NaN and infinite confidences count as 0 (checked first: a copy is dear)
+        flat_w = np.nan_to_num(flat_w, nan=0.0, posinf=0.0, neginf=0.0)
+    flat_w = np.ascontiguousarray(flat_w)
     if np.any(flat_w < 0):
         raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
     intrinsics, distortion, extrinsics = camera_arrays(rig)
@@ -140,7 +148,7 @@ def triangulate_dlt_fast(
     prepared = _prepare(rig, pixels, weights, min_views, min_weight)
     settings = (int(min_views), float(min_weight), int(iterations) if refine else 0, float(tolerance_m))
     outputs = prepared.outputs()
-    run = run_parallel if len(prepared.weights) >= PARALLEL_MIN_POINTS else run_serial
+    run = run_blocks_parallel if len(prepared.weights) >= PARALLEL_MIN_POINTS else run_blocks_serial
     run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs)
     return prepared.result(outputs)
 

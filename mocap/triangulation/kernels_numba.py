@@ -1,10 +1,13 @@
-"""numba kernels of :mod:`mocap.triangulation.fast_cpu`: one point per call, everything in registers.
+"""Per-point numba functions shared by the compiled triangulation kernels: one point, everything in registers.
 
-:func:`run_serial` and :func:`run_parallel` (the same loop over points, on the calling thread or on
-all cores) fill preallocated outputs; per point: undistortion (Newton on OpenCV's model, as
-:mod:`calibration.distortion`), the weighted DLT normal equations (:mod:`.linear`) solved in closed
-form, the behind-camera check, optional Gauss-Newton refinement (:mod:`.refine`) and the
-reprojection errors. Each step mirrors its numpy counterpart so results agree to round-off.
+Undistortion (Newton on OpenCV's model, as :mod:`calibration.distortion`), the closed-form 3x3
+solve (as :func:`mocap.triangulation.linear.solve_packed`), projection through the lens and the
+Gauss-Newton refinement of the weighted pixel reprojection error (:mod:`.refine`). Each mirrors its
+numpy counterpart so results agree to round-off. The plain DLT runs them through the vectorised
+block kernels of :mod:`.kernels_block_numba`, the robust mode through :mod:`.kernels_robust_numba`.
+
+Compiled with ``error_model="numpy"``: every division here is guarded by a test of its divisor, so
+Python's ZeroDivisionError checks would only cost branches.
 
 This module imports numba and compiles on first use (cached on disk).
 """
@@ -31,7 +34,7 @@ _BEHIND = int(PointStatus.BEHIND_CAMERA)
 NO_LENS, LENS5, LENS12 = 0, 1, 2
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _lens(x: float, y: float, c: NDArray[np.float64], model: int) -> tuple[float, float, float, float, float, float]:
     """Distorted (xd, yd) of normalized (x, y) and the Jacobian entries j00, j01, j10, j11 (OpenCV model)."""
     if model == NO_LENS:
@@ -62,7 +65,7 @@ def _lens(x: float, y: float, c: NDArray[np.float64], model: int) -> tuple[float
     return xd, yd, j00, j01, j10, j11
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _undistort(tx: float, ty: float, c: NDArray[np.float64], model: int) -> tuple[float, float, bool]:
     """Normalized (x, y) with distort(x, y) = (tx, ty): Newton, damped as in calibration.distortion."""
     x, y = tx, ty
@@ -92,7 +95,7 @@ def _undistort(tx: float, ty: float, c: NDArray[np.float64], model: int) -> tupl
     return x, y, False
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _solve3(
     m00: float, m01: float, m02: float, m11: float, m12: float, m22: float, r0: float, r1: float, r2: float
 ) -> tuple[float, float, float, bool]:
@@ -110,7 +113,7 @@ def _solve3(
     return x, y, z, True
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _project(
     px: float, py: float, pz: float, p: NDArray[np.float64], c: NDArray[np.float64], model: int, k: NDArray[np.float64]
 ) -> tuple[float, float, float, float, float]:
@@ -124,7 +127,7 @@ def _project(
     return zc, xn, yn, k[0] * xd + k[4] * yd + k[2], k[1] * yd + k[3]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _cost(
     i: int,
     px: float,
@@ -151,7 +154,7 @@ def _cost(
     return cost, front
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _refine(
     i: int,
     px: float,
@@ -212,169 +215,3 @@ def _refine(
         if math.sqrt(sx * sx + sy * sy + sz * sz) < tolerance:
             break
     return px, py, pz
-
-
-@numba.njit(cache=True)
-def _point(
-    i: int,
-    pixels: NDArray[np.float64],
-    weights: NDArray[np.float64],
-    intrinsics: NDArray[np.float64],
-    distortion: NDArray[np.float64],
-    lens: NDArray[np.int64],
-    extrinsics: NDArray[np.float64],
-    min_views: int,
-    min_weight: float,
-    iterations: int,
-    tolerance: float,
-    points: NDArray[np.float64],
-    view_errors: NDArray[np.float64],
-    used: NDArray[np.bool_],
-    status: NDArray[np.int8],
-    mean_error: NDArray[np.float64],
-    n_views: NDArray[np.int64],
-) -> None:
-    """Triangulate point ``i`` into the output arrays (the fields of a TriangulationResult)."""
-    v = weights.shape[1]
-    m00 = m01 = m02 = m11 = m12 = m22 = r0 = r1 = r2 = 0.0
-    count = 0
-    for c in range(v):
-        used[i, c] = False
-        view_errors[i, c] = np.nan
-        w = weights[i, c]
-        u, vv = pixels[i, c, 0], pixels[i, c, 1]
-        if not (w > min_weight) or not (math.isfinite(u) and math.isfinite(vv)):
-            continue
-        k = intrinsics[c]
-        ty = (vv - k[3]) / k[1]
-        x, y, ok = _undistort((u - k[2] - k[4] * ty) / k[0], ty, distortion[c], lens[c])
-        if not ok:
-            continue
-        used[i, c] = True
-        count += 1
-        w2 = w * w
-        # rows a = x P3 - P1 and b = y P3 - P2 of [R | t] (see mocap.triangulation.linear)
-        p = extrinsics[c]
-        a0, a1, a2, a3 = x * p[2, 0] - p[0, 0], x * p[2, 1] - p[0, 1], x * p[2, 2] - p[0, 2], x * p[2, 3] - p[0, 3]
-        b0, b1, b2, b3 = y * p[2, 0] - p[1, 0], y * p[2, 1] - p[1, 1], y * p[2, 2] - p[1, 2], y * p[2, 3] - p[1, 3]
-        m00 += w2 * (a0 * a0 + b0 * b0)
-        m01 += w2 * (a0 * a1 + b0 * b1)
-        m02 += w2 * (a0 * a2 + b0 * b2)
-        m11 += w2 * (a1 * a1 + b1 * b1)
-        m12 += w2 * (a1 * a2 + b1 * b2)
-        m22 += w2 * (a2 * a2 + b2 * b2)
-        r0 -= w2 * (a0 * a3 + b0 * b3)
-        r1 -= w2 * (a1 * a3 + b1 * b3)
-        r2 -= w2 * (a2 * a3 + b2 * b3)
-    points[i, 0] = points[i, 1] = points[i, 2] = np.nan
-    mean_error[i] = np.nan
-    n_views[i] = 0
-    px, py, pz, ok = _solve3(m00, m01, m02, m11, m12, m22, r0, r1, r2)
-    if count < min_views or not ok:
-        status[i] = _TOO_FEW if count < min_views else _DEGENERATE
-        for c in range(v):
-            used[i, c] = False
-        return
-    for c in range(v):
-        if (
-            used[i, c]
-            and not extrinsics[c, 2, 0] * px + extrinsics[c, 2, 1] * py + extrinsics[c, 2, 2] * pz + extrinsics[c, 2, 3]
-            > 0.0
-        ):
-            status[i] = _BEHIND
-            for c2 in range(v):
-                used[i, c2] = False
-            return
-    if iterations > 0:
-        px, py, pz = _refine(
-            i, px, py, pz, pixels, weights, used, intrinsics, distortion, lens, extrinsics, iterations, tolerance
-        )
-    total = 0.0
-    for c in range(v):
-        if used[i, c]:  # plain DLT: every usable view is used (numpy reports errors of usable views)
-            _, _, _, u, vv = _project(px, py, pz, extrinsics[c], distortion[c], lens[c], intrinsics[c])
-            du, dv = u - pixels[i, c, 0], vv - pixels[i, c, 1]
-            view_errors[i, c] = math.sqrt(du * du + dv * dv)
-            total += view_errors[i, c]
-    status[i] = _OK
-    n_views[i] = count
-    mean_error[i] = total / count
-    points[i, 0], points[i, 1], points[i, 2] = px, py, pz
-
-
-@numba.njit(cache=True)
-def run_serial(
-    pixels: NDArray[np.float64],
-    weights: NDArray[np.float64],
-    intrinsics: NDArray[np.float64],
-    distortion: NDArray[np.float64],
-    lens: NDArray[np.int64],
-    extrinsics: NDArray[np.float64],
-    settings: tuple[int, float, int, float],
-    points: NDArray[np.float64],
-    view_errors: NDArray[np.float64],
-    used: NDArray[np.bool_],
-    status: NDArray[np.int8],
-    mean_error: NDArray[np.float64],
-    n_views: NDArray[np.int64],
-) -> None:
-    min_views, min_weight, iterations, tolerance = settings
-    for i in range(weights.shape[0]):
-        _point(
-            i,
-            pixels,
-            weights,
-            intrinsics,
-            distortion,
-            lens,
-            extrinsics,
-            min_views,
-            min_weight,
-            iterations,
-            tolerance,
-            points,
-            view_errors,
-            used,
-            status,
-            mean_error,
-            n_views,
-        )
-
-
-@numba.njit(cache=True, parallel=True)
-def run_parallel(
-    pixels: NDArray[np.float64],
-    weights: NDArray[np.float64],
-    intrinsics: NDArray[np.float64],
-    distortion: NDArray[np.float64],
-    lens: NDArray[np.int64],
-    extrinsics: NDArray[np.float64],
-    settings: tuple[int, float, int, float],
-    points: NDArray[np.float64],
-    view_errors: NDArray[np.float64],
-    used: NDArray[np.bool_],
-    status: NDArray[np.int8],
-    mean_error: NDArray[np.float64],
-    n_views: NDArray[np.int64],
-) -> None:
-    min_views, min_weight, iterations, tolerance = settings
-    for i in numba.prange(weights.shape[0]):
-        _point(
-            i,
-            pixels,
-            weights,
-            intrinsics,
-            distortion,
-            lens,
-            extrinsics,
-            min_views,
-            min_weight,
-            iterations,
-            tolerance,
-            points,
-            view_errors,
-            used,
-            status,
-            mean_error,
-            n_views,
-        )

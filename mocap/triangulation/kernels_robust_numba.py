@@ -35,7 +35,7 @@ _NO_CONSENSUS = int(PointStatus.NO_CONSENSUS)
 _CONTESTED = int(PointStatus.CONTESTED)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _solve_views(
     i: int, views: int, normalized: F64, weights: F64, extrinsics: F64
 ) -> tuple[float, float, float, bool]:
@@ -61,7 +61,7 @@ def _solve_views(
     return _solve3(m00, m01, m02, m11, m12, m22, r0, r1, r2)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _ideal_error(px: float, py: float, pz: float, p: F64, xo: float, yo: float, fx: float, fy: float) -> float:
     """Error in ideal (undistorted) pixels against a normalized observation; inf behind the camera or NaN."""
     zc = p[2, 0] * px + p[2, 1] * py + p[2, 2] * pz + p[2, 3]
@@ -73,7 +73,7 @@ def _ideal_error(px: float, py: float, pz: float, p: F64, xo: float, yo: float, 
     return error if math.isfinite(error) else np.inf
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _agreeing(
     i: int, px: float, py: float, pz: float, usable: int, normalized: F64, intrinsics: F64, extrinsics: F64, t: float
 ) -> tuple[int, int]:
@@ -88,7 +88,7 @@ def _agreeing(
     return views, count
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _robust_point(
     i: int,
     pixels: F64,
@@ -201,7 +201,7 @@ def _robust_point(
     points[i, 0], points[i, 1], points[i, 2] = px, py, pz
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def run_robust_serial(
     pixels: F64,
     weights: F64,
@@ -225,7 +225,7 @@ def run_robust_serial(
         )  # fmt: skip
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def run_robust_parallel(
     pixels: F64,
     weights: F64,
