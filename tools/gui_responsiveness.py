@@ -46,26 +46,16 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from screenshots import settle, start_xvfb, wait_until  # noqa: E402
 
-DEMO: dict[str, object] = {
-    "seed": 7,
-    "num_cameras": 4,
-    "resolution": (640, 480),
-    "num_people": 3,
-    "noise_px": 1.5,
-    "missed_rate": 0.03,
-    "fps": 30.0,
-}
 LIVE_FEEDS = ("replay", "replay-child", "demo", "demo-no-images", "engine")
 
 
 def feed_factory(name: str):  # type: ignore[no-untyped-def]
     """The feed factory of ``name`` (see the module docstring)."""
-    from mocap.synthetic.studio import StudioConfig
     from ui.live_process import ProcessFeed
+    from ui.live_sources import DEMO_LIVE_STUDIO as config
     from ui.live_sources import demo_feed, engine_feed, synthetic_studio
     from ui.responsiveness import replay_feed
 
-    config = StudioConfig(**DEMO)  # type: ignore[arg-type]
     if name == "replay":
         feed = replay_feed(config, 60)
         return lambda: feed
@@ -142,10 +132,11 @@ def measure_processing(app: object, window: object, frames: int) -> str:
     from calibration.files import ensure_folder
     from mocap.session.schema import CameraEntry
     from mocap.session.store import Session
-    from mocap.synthetic.studio import StudioConfig, generate_take
+    from mocap.synthetic.studio import generate_take
+    from ui.live_sources import DEMO_LIVE_STUDIO
     from ui.responsiveness import EventLoopProbe
 
-    take = generate_take(StudioConfig(**{**DEMO, "num_frames": frames}))  # type: ignore[arg-type]
+    take = generate_take(DEMO_LIVE_STUDIO.model_copy(update={"num_frames": frames}))
     root = Path(tempfile.mkdtemp(prefix="mocap-latency-")) / "session"
     session = Session.create(root, "latency")
     session.set_calibration(take.rig)

@@ -9,7 +9,7 @@ gives the 2D keypoints (the neural detector is too slow for a demo on a CPU), th
 stage reconstructs the people, and the results land in ``derived/reconstruct/`` with a stage
 manifest, as every derived file records what made it.
 
-The window shows the live studio next to it (:func:`ui.controllers.live.demo_feed`).
+The window shows the live studio next to it (:func:`ui.live_sources.demo_feed`, in a child process).
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from calibration.files import ensure_folder
 from calibration.progress import CancelToken, Progress, check_cancelled
 from mocap.synthetic.studio import StudioConfig
 from ui.controllers.session import SessionSummary, summarize_session
+from ui.live_sources import DEMO_LIVE_STUDIO
 from ui.processing import STAGE, write_reconstruction
 
-#: The demo studio: 4 cameras at 640x480, 3 people, 5 s, detector noise and misses.
-DEMO_STUDIO = StudioConfig(
-    seed=7, num_cameras=4, resolution=(640, 480), num_people=3, num_frames=150, noise_px=1.5, missed_rate=0.03
-)
+#: The demo studio (the live one's: 4 cameras at 640x480, 3 people, detector noise and misses), 5 s.
+DEMO_STUDIO = DEMO_LIVE_STUDIO.model_copy(update={"num_frames": 150})
 DEMO_TAKE = "demo_001"
 
 
