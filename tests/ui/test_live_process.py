@@ -230,3 +230,23 @@ def test_stopping_while_the_feed_starts_leaves_no_process(qtbot, window):
     studio.jobs.wait(30_000)
     assert not studio.live.running and not studio.live.starting
     assert not multiprocessing.active_children()
+
+
+def test_the_image_pool_reuses_memory_only_when_no_frame_holds_it():
+    from ui.live_process import ImagePool
+
+    pool = ImagePool(((4, 6, 3), (2, 3, 3)), limit=2)
+    sources = [np.full((4, 6, 3), 1, np.uint8), np.full((2, 3, 3), 1, np.uint8)]
+    first = pool.copy(sources)
+    assert not first[0].flags.writeable and np.all(first[0] == 1)
+    sources[0][:] = 2
+    second = pool.copy(sources)  # the first set is held: another one
+    assert np.all(first[0] == 1) and np.all(second[0] == 2)
+    assert not np.shares_memory(first[0], second[0])
+    memory = first[0].base
+    del first
+    sources[0][:] = 3
+    third = pool.copy(sources)  # the first set is free again: reused
+    assert third[0].base is memory and np.all(third[0] == 3) and np.all(second[0] == 2)
+    beyond = pool.copy(sources)  # both pooled sets held, limit reached: new unpooled arrays
+    assert not np.shares_memory(beyond[0], second[0]) and not np.shares_memory(beyond[0], third[0])
