@@ -13,11 +13,17 @@ have 3 per corner, so the problem is smaller and the board's flatness and size a
 
 Solved with ``scipy.optimize.least_squares`` (trust-region reflective, ``lsmr`` inner solver) and a
 robust loss (``soft_l1``, scale ``f_scale_px``). The Jacobian is analytic and sparse (each residual
-depends on one camera and one board only, :func:`projection_jacobians`), and the unknowns are
+depends on one camera and one board only,
+:func:`calibration.bundle_projection.projection_jacobians`), and the unknowns are
 changed to block-Jacobi preconditioned ones (:func:`calibration.bundle_layout.block_preconditioner`),
 which cuts lsmr's inner iterations. Observations whose residual exceeds
 ``max(outlier_min_px, outlier_factor x median)`` after the first solve are dropped and the problem is
 solved again from there.
+
+Refined intrinsics can be given a Gaussian prior (``intrinsic_prior`` weights from
+:func:`calibration.bundle_prior.prior_weights`): one extra, non-robust residual per refined term
+pulling it towards the intrinsic calibration, so that a lens the synchronized views barely
+constrain stays where its close-ups put it (:mod:`calibration.bundle_prior`).
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from calibration.arrays import check_shape
 from calibration.bundle_layout import LENS_TERMS, Layout, block_preconditioner
+from calibration.bundle_prior import partly_robust_loss
+from calibration.bundle_projection import project_corners, projection_jacobians
 from calibration.extrinsics import pose_to_vector, vector_to_pose
-from calibration.rotations import rodrigues_to_matrix, skew
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +55,19 @@ class BundleOptions(BaseModel):
     lens_terms: Literal["radial2", "all"] = Field(
         "radial2",
         description="With refine_intrinsics, which lens terms are adjusted: 'radial2' fx, fy, cx, cy, k1, k2 (p1, p2, "
-        "k3 stay as calibrated: with a small board or poor image coverage they soak up noise), 'all' nine.",
+        "k3 stay as calibrated: with a small board or poor image coverage the tangential terms trade off against the "
+        "principal point, which then wanders by tens of pixels even with the prior), 'all' nine.",
     )
     loss: str = Field("soft_l1", description="scipy least_squares loss: linear, soft_l1, huber, cauchy, arctan.")
     f_scale_px: float = Field(1.0, gt=0, description="Residual (pixels) where the robust loss starts to bend.")
     outlier_factor: float = Field(5.0, gt=1, description="Drop observations above this times the median residual...")
     outlier_min_px: float = Field(2.0, gt=0, description="...and above this many pixels, then solve again.")
+    prior_weight: float = Field(
+        1.0,
+        ge=0,
+        description="With refine_intrinsics, strength of the pull of each refined lens term towards its intrinsic "
+        "calibration, in units of that calibration's standard deviation (calibration.bundle_prior); 0 = no prior.",
+    )
     max_nfev: int = Field(200, ge=1, description="Most residual evaluations per solve (excluding the Jacobian's).")
     ftol: float = Field(
         1e-6,
@@ -121,121 +135,6 @@ class BundleResult:
     seconds: float
 
 
-def project_corners(
-    observations: BoardObservations,
-    camera_vectors: NDArray[np.float64],
-    board_vectors: NDArray[np.float64],
-    intrinsics: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """Pixels (M, 2) of every observation for camera poses (V, 6), board poses (B, 6) and intrinsics (V, 9).
-
-    Points behind a camera project through ``z`` clamped to 1e-6 (large residuals, no NaN), which
-    keeps the solver's finite differences defined.
-    """
-    cam_r = rodrigues_to_matrix(camera_vectors[:, :3])
-    board_r = rodrigues_to_matrix(board_vectors[:, :3])
-    c, b = observations.camera, observations.board
-    points_ref = np.einsum("mij,mj->mi", board_r[b], observations.points_board) + board_vectors[b, 3:]
-    points_cam = np.einsum("mij,mj->mi", cam_r[c], points_ref) + camera_vectors[c, 3:]
-    z = np.maximum(points_cam[:, 2], 1e-6)
-    x, y = points_cam[:, 0] / z, points_cam[:, 1] / z
-    k = intrinsics[c]
-    fx, fy, cx, cy, k1, k2, p1, p2, k3 = k.T
-    r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
-    return np.stack([fx * xd + cx, fy * yd + cy], axis=-1)
-
-
-def _right_jacobians(rvecs: NDArray[np.float64], rotations: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``G(r) = (r r^T + (R^T - I) [r]_x) / |r|^2`` per vector (N, 3) -> (N, 3, 3); ``I`` near zero.
-
-    With it ``d(R(r) u)/dr = -R [u]_x G(r)`` (Gallego and Yezzi 2015, a compact formula for the
-    derivative of a 3-D rotation in exponential coordinates).
-    """
-    theta2 = np.sum(rvecs * rvecs, axis=-1)
-    small = theta2 < 1e-16
-    safe = np.where(small, 1.0, theta2)[:, None, None]
-    outer = rvecs[:, :, None] * rvecs[:, None, :]
-    skew_r = skew(rvecs)
-    g = (outer + (np.swapaxes(rotations, -1, -2) - np.eye(3)) @ skew_r) / safe
-    g[small] = np.eye(3)
-    return np.asarray(g)
-
-
-def projection_jacobians(
-    observations: BoardObservations,
-    camera_vectors: NDArray[np.float64],
-    board_vectors: NDArray[np.float64],
-    intrinsics: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Analytic derivatives of :func:`project_corners` per observation.
-
-    Returns:
-        d pixel / d camera pose (M, 2, 6), d pixel / d board pose (M, 2, 6) and
-        d pixel / d intrinsics (M, 2, 9), each pose ordered (rotation vector, translation).
-    """
-    cam_r = rodrigues_to_matrix(camera_vectors[:, :3])
-    board_r = rodrigues_to_matrix(board_vectors[:, :3])
-    cam_g = _right_jacobians(camera_vectors[:, :3], cam_r)
-    board_g = _right_jacobians(board_vectors[:, :3], board_r)
-    c, b = observations.camera, observations.board
-    p = observations.points_board
-    rb_p = np.einsum("mij,mj->mi", board_r[b], p)
-    points_ref = rb_p + board_vectors[b, 3:]
-    rc = cam_r[c]
-    points_cam = np.einsum("mij,mj->mi", rc, points_ref) + camera_vectors[c, 3:]
-    z = np.maximum(points_cam[:, 2], 1e-6)
-    x, y = points_cam[:, 0] / z, points_cam[:, 1] / z
-    fx, fy, _, _, k1, k2, p1, p2, k3 = intrinsics[c].T
-    r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    d_radial = k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2)
-    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
-    m = len(x)
-    # d pixel / d camera-frame point: diag(f) @ d distorted / d normalized @ d normalized / d point
-    dist = np.empty((m, 2, 2))
-    dist[:, 0, 0] = radial + 2.0 * x * x * d_radial + 2.0 * p1 * y + 6.0 * p2 * x
-    dist[:, 0, 1] = 2.0 * x * y * d_radial + 2.0 * p1 * x + 2.0 * p2 * y
-    dist[:, 1, 0] = dist[:, 0, 1]
-    dist[:, 1, 1] = radial + 2.0 * y * y * d_radial + 6.0 * p1 * y + 2.0 * p2 * x
-    dist[:, 0, :] *= fx[:, None]
-    dist[:, 1, :] *= fy[:, None]
-    proj = np.zeros((m, 2, 3))
-    proj[:, 0, 0] = proj[:, 1, 1] = 1.0 / z
-    proj[:, 0, 2] = -x / z
-    proj[:, 1, 2] = -y / z
-    a = dist @ proj  # (M, 2, 3)
-    d_camera = np.empty((m, 2, 6))
-    d_camera[:, :, :3] = -a @ rc @ skew(points_ref) @ cam_g[c]
-    d_camera[:, :, 3:] = a
-    a_rc = a @ rc
-    d_board = np.empty((m, 2, 6))
-    d_board[:, :, :3] = -a_rc @ board_r[b] @ skew(p) @ board_g[b]
-    d_board[:, :, 3:] = a_rc
-    d_intrinsics = np.zeros((m, 2, 9))
-    d_intrinsics[:, 0, 0] = xd
-    d_intrinsics[:, 1, 1] = yd
-    d_intrinsics[:, 0, 2] = 1.0
-    d_intrinsics[:, 1, 3] = 1.0
-    for column, (dx, dy) in zip(
-        (4, 5, 8, 6, 7),
-        (
-            (x * r2, y * r2),
-            (x * r2 * r2, y * r2 * r2),
-            (x * r2**3, y * r2**3),
-            (2.0 * x * y, r2 + 2.0 * y * y),
-            (r2 + 2.0 * x * x, 2.0 * x * y),
-        ),
-        strict=True,
-    ):
-        d_intrinsics[:, 0, column] = fx * dx
-        d_intrinsics[:, 1, column] = fy * dy
-    return d_camera, d_board, d_intrinsics
-
-
 def _intrinsic_vectors(matrices: NDArray[np.float64], distortions: NDArray[np.float64]) -> NDArray[np.float64]:
     dist = np.zeros((len(matrices), 5))
     for i, d in enumerate(distortions):
@@ -253,6 +152,7 @@ def bundle_adjust(
     *,
     fixed_camera: int = 0,
     options: BundleOptions | None = None,
+    intrinsic_prior: NDArray[np.float64] | None = None,
 ) -> BundleResult:
     """Refine camera and board poses (and intrinsics with ``options.refine_intrinsics``).
 
@@ -264,6 +164,10 @@ def bundle_adjust(
         reference_from_board: (B, 4, 4) initial board poses.
         fixed_camera: the camera whose pose stays put (sets the gauge).
         options: see :class:`BundleOptions`.
+        intrinsic_prior: (V, 9) weights ``w`` (pixels per unit of fx, fy, cx, cy, k1, k2, p1, p2,
+            k3) of residuals ``w (theta - theta_initial)`` on the refined terms
+            (:func:`calibration.bundle_prior.prior_weights`); None or 0 = no pull. Ignored without
+            ``refine_intrinsics``.
     """
     from threadpoolctl import threadpool_limits
 
@@ -272,7 +176,14 @@ def bundle_adjust(
     # (measured 10x slower on a loaded 2-core machine), so the solve runs single-threaded
     with threadpool_limits(limits=1, user_api="blas"):
         return _bundle_adjust(
-            observations, matrices, distortions, camera_from_reference, reference_from_board, fixed_camera, options
+            observations,
+            matrices,
+            distortions,
+            camera_from_reference,
+            reference_from_board,
+            fixed_camera,
+            options,
+            intrinsic_prior,
         )
 
 
@@ -284,8 +195,10 @@ def _bundle_adjust(
     reference_from_board: NDArray[np.float64],
     fixed_camera: int,
     options: BundleOptions,
+    intrinsic_prior: NDArray[np.float64] | None,
 ) -> BundleResult:
     from scipy.optimize import least_squares
+    from scipy.sparse import csr_matrix, vstack
 
     start = time.perf_counter()
     num_cameras, num_boards = len(camera_from_reference), len(reference_from_board)
@@ -295,14 +208,32 @@ def _bundle_adjust(
     boards = np.array([pose_to_vector(p) for p in reference_from_board]).reshape(num_boards, 6)
     intrinsics = _intrinsic_vectors(np.asarray(matrices, dtype=np.float64), np.asarray(distortions, dtype=np.float64))
 
+    # the prior: residuals w (x[k] - x_initial[k]) on the refined lens terms with a weight
+    prior_columns = np.zeros(0, dtype=np.int64)
+    prior_weights = np.zeros(0)
+    if options.refine_intrinsics and intrinsic_prior is not None and options.prior_weight > 0:
+        weights = np.asarray(intrinsic_prior, dtype=np.float64).reshape(num_cameras, -1)[:, layout.terms].ravel()
+        prior_columns = layout.intrinsic_start + np.flatnonzero(weights > 0)
+        prior_weights = weights[weights > 0]
+    prior_target = layout.pack(cameras, boards, intrinsics)[prior_columns]
+    prior_jacobian = csr_matrix(
+        (prior_weights, (np.arange(len(prior_columns)), prior_columns)), shape=(len(prior_columns), layout.size)
+    )
+
     def residuals(x: NDArray[np.float64], obs: BoardObservations, columns: NDArray[np.int64]) -> NDArray[np.float64]:
         cams, brds, intr = layout.unpack(x, cameras, intrinsics)
         return (project_corners(obs, cams, brds, intr) - obs.pixels).ravel()
 
+    def residuals_with_prior(
+        x: NDArray[np.float64], obs: BoardObservations, columns: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        return np.concatenate([residuals(x, obs, columns), prior_weights * (x[prior_columns] - prior_target)])
+
     def jacobian(x: NDArray[np.float64], obs: BoardObservations, columns: NDArray[np.int64]) -> object:
         cams, brds, intr = layout.unpack(x, cameras, intrinsics)
         d_camera, d_board, d_intrinsics = projection_jacobians(obs, cams, brds, intr)
-        return layout.jacobian(np.concatenate([d_camera, d_board, d_intrinsics], axis=2), columns)
+        corners: Any = layout.jacobian(np.concatenate([d_camera, d_board, d_intrinsics], axis=2), columns)
+        return vstack([corners, prior_jacobian], format="csr") if len(prior_columns) else corners
 
     x = layout.pack(cameras, boards, intrinsics)
     all_columns = layout.columns(observations)
@@ -323,7 +254,7 @@ def _bundle_adjust(
         def residuals_z(
             z: NDArray[np.float64], obs: BoardObservations, cols: NDArray[np.int64], x0: Any, p: Any
         ) -> NDArray[np.float64]:
-            return residuals(x0 + p @ z, obs, cols)
+            return residuals_with_prior(x0 + p @ z, obs, cols)
 
         def jacobian_z(z: NDArray[np.float64], obs: BoardObservations, cols: NDArray[np.int64], x0: Any, p: Any) -> Any:
             jac: Any = jacobian(x0 + p @ z, obs, cols)
@@ -339,7 +270,8 @@ def _bundle_adjust(
             # when intrinsics are free; with the preconditioner 1e-8 gives the same solution as 1e-12
             # (caliscope and synthetic rigs) in half the time
             tr_options={"atol": 1e-8, "btol": 1e-8},
-            loss=options.loss,
+            # the prior's residuals stay quadratic (calibration.bundle_prior)
+            loss=partly_robust_loss(options.loss, 2 * len(subset)) if len(prior_columns) else options.loss,
             f_scale=options.f_scale_px,
             x_scale=1.0,
             ftol=options.ftol,

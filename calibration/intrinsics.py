@@ -82,6 +82,9 @@ class IntrinsicsResult:
             ``"not selected"``).
         corners_used: total corners in the final calibration.
         std_px: standard deviations of ``fx, fy, cx, cy`` from OpenCV's covariance estimate, pixels.
+        std_intrinsics: standard deviations (9,) of ``fx, fy, cx, cy, k1, k2, p1, p2, k3`` from the
+            same estimate (0 for a term held fixed, NaN when unknown); the prior of a joint bundle
+            adjustment (:mod:`calibration.bundle_prior`).
     """
 
     name: str
@@ -94,6 +97,7 @@ class IntrinsicsResult:
     rejected: dict[int, str] = field(repr=False)
     corners_used: int
     std_px: tuple[float, float, float, float] = (float("nan"),) * 4
+    std_intrinsics: NDArray[np.float64] = field(default_factory=lambda: np.full(9, np.nan), repr=False)
 
 
 def _spans_two_dimensions(board: BoardSpec, ids: NDArray[np.int32]) -> bool:
@@ -271,6 +275,7 @@ def calibrate_intrinsics(
         rejected=dict(sorted(rejected.items())),
         corners_used=int(sum(d.num_corners for d in selected)),
         std_px=(float(std[0]), float(std[1]), float(std[2]), float(std[3])) if std.size >= 4 else (float("nan"),) * 4,
+        std_intrinsics=std[:9].copy() if std.size >= 9 else np.full(9, np.nan),
     )
     log.info(
         "%s: intrinsics from %d frames, RMS %.3f px, f = (%.1f, %.1f)",

@@ -51,8 +51,16 @@ def test_caliscope_rig_fits_its_board_at_least_as_well_as_the_reference(shared_d
     # lengths, and with them rotations of a few degrees, loosely determined; see the closing note)
     for a, b, rotation_deg, baseline_m, direction_deg in relative_pose_errors(result.rig, reference):
         assert abs(baseline_m) < 0.1 and direction_deg < 10 and rotation_deg < 5, (a, b)
+    # the triangulated boards against the true board (distances between all corners, rigid fit)
+    assert ours.geometry is not None and theirs.geometry is not None
+    mine, reference_geometry = ours.geometry.summary(), theirs.geometry.summary()
+    assert mine["pair_median_mm"] < reference_geometry["pair_median_mm"]
+    assert mine["rigid_median_mm"] < reference_geometry["rigid_median_mm"]
+    assert abs(mine["scale_error_pct"]) < abs(reference_geometry["scale_error_pct"])
+    # the report's medians are the adjustment's own residuals on the synchronized views (the
+    # close-ups enter through the lens prior, not as residuals)
     for camera in result.report.cameras:
-        assert camera.median_px < 1.0 and camera.frames > 20
+        assert camera.median_px < 1.5 and camera.frames > 20
 
 
 def test_pose2sim_checkerboard_intrinsics_within_one_percent(shared_data):
