@@ -49,6 +49,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep each camera's intrinsics from its own calibration (default: adjust them in the bundle adjustment)",
     )
+    parser.add_argument(
+        "--lens-prior",
+        type=_non_negative,
+        default=1.0,
+        metavar="WEIGHT",
+        help="pull of the adjusted lenses towards their intrinsic calibration, in units of its uncertainty "
+        "(default 1; 0 lets them drift where the synchronized views say little)",
+    )
+    parser.add_argument(
+        "--joint-close-ups",
+        action="store_true",
+        help="also put the intrinsic close-ups into the bundle adjustment (slower; by default they enter through "
+        "the lens prior)",
+    )
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more")
+    return value
 
 
 def _board(args: argparse.Namespace) -> BoardSpec:
@@ -92,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     options = CalibrationOptions(
         floor_frame=args.floor_frame,
         extrinsic_step=max(1, args.extrinsic_step),
-        bundle=BundleOptions(refine_intrinsics=not args.fixed_intrinsics),
+        bundle=BundleOptions(refine_intrinsics=not args.fixed_intrinsics, prior_weight=args.lens_prior),
+        joint_close_ups=args.joint_close_ups,
     )
     result = run_with_bar(calibrate_iter(board, extrinsic, intrinsic, options=options, known_points=known))
     save_rig(result.rig, args.out)

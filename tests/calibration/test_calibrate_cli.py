@@ -131,3 +131,17 @@ def test_import_calibration_cli(tmp_path, capsys):
     assert "bad.json" in err and not out2.exists()
     err = run_error(["import-calibration", str(tmp_path), "--image-size", "12", "--out", str(out2)], capsys)
     assert "image-size" in err and not out2.exists()
+
+
+def test_lens_prior_and_joint_close_ups_flags(rendered, tmp_path, capsys):
+    take, files = rendered
+    out = tmp_path / "rig.toml"
+    extrinsic = [str(p) for p in files.extrinsic.values()]
+    intrinsic = [str(p) for p in files.intrinsic.values()]
+    base = ["calibrate", "--board", str(files.board_path), "--intrinsic", *intrinsic, "--extrinsic", *extrinsic]
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--lens-prior", "-1", "--out", str(out)])
+    assert info.value.code == 2 and "negative" in capsys.readouterr().err and not out.exists()
+    assert main([*base, "--lens-prior", "4", "--joint-close-ups", "--out", str(out)]) == 0
+    comparison = compare_rigs(load_rig(out), take.rig)
+    assert np.max(np.abs(comparison.focal_pct)) < 3.0 and np.max(comparison.centre_m) < 0.05
