@@ -15,6 +15,11 @@ Figures are view-frames per second (frame sets/s x views, wall clock) after one 
 set, the process CPU time per view-frame (all threads; steadier than wall time on a busy
 machine), and the ratios ours / MediaPipe (> 1: ours is faster). ``agree px`` is the median
 distance of our landmarks to MediaPipe's on the same frames (a check that both did the same work).
+
+A last line (skipped with ``--multi-frames 0`` or when the shared data lacks the take) is not
+timed: on the first ``--multi-frames`` frame sets of the Pose2Sim two-person take, blazepose on
+the CPU as ``mocap detect --max-people 2`` runs it, the fraction of frames where each view shows
+both people.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ NAME = "detection"
 HELP = "2D detection: view-frames/s on 4 real 1080p views, our torch path vs MediaPipe (CPU, GPU)"
 
 TAKE = Path("pose2sim_demo") / "single_person" / "videos"
+MULTI_TAKE = Path("pose2sim_demo") / "multi_person" / "videos"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=1, help="torch CPU threads (default 1, as mocap detect; 0: torch's default)"
     )
     parser.add_argument("--no-mediapipe", action="store_true", help="skip the MediaPipe rows")
+    parser.add_argument(
+        "--multi-frames",
+        type=int,
+        default=100,
+        help="frame sets of the two-person take for the multi-person line (default 100: all of it; 0: skip)",
+    )
 
 
 def _videos(args: argparse.Namespace) -> list[Path]:
@@ -177,4 +189,33 @@ def run(args: argparse.Namespace) -> int:
                     label = f"blazepose {device} {precision} ({mode})"
                     seconds, cpu, out = _timed(_sequential(detector, names), frame_sets)
                 line(label, seconds, cpu, peer, _agreement(out, peer_out))
+    if args.multi_frames > 0:
+        if ("cpu", "fp32") not in loaded:
+            loaded["cpu", "fp32"] = BlazePoseModels("cpu", "fp32")
+        _multi_person_line(loaded["cpu", "fp32"], args.multi_frames)
     return 0
+
+
+def _multi_person_line(models: Any, frames: int) -> None:
+    """Both people found, per view, on the two-person take (see the module docstring)."""
+    from calibration.progress import drain
+    from mocap.data_paths import shared_file
+    from mocap.detection.backends.blazepose import BlazePoseConfig, BlazePoseDetector
+    from mocap.detection.run import detect_media_iter, media_paths
+
+    folder = shared_file(MULTI_TAKE)
+    if folder is None:
+        print(f"multi-person: skipped (the shared data folder lacks {MULTI_TAKE})")
+        return
+    detector = BlazePoseDetector(BlazePoseConfig(max_people=2, redetect_every=10), models)
+    cpu = time.process_time()
+    detections = drain(detect_media_iter(media_paths([folder]), detector, stop=frames))
+    cpu = time.process_time() - cpu
+    people = (detections.score.max(axis=-1) > 0).sum(axis=-1)  # (T, V)
+    fractions = (people == 2).mean(axis=0)
+    both = ", ".join(f"{name} {f:.2f}" for name, f in zip(detections.camera_names, fractions, strict=True))
+    print(
+        f"multi-person ({MULTI_TAKE.parent.as_posix()}, {detections.num_frames} frame sets, blazepose cpu, "
+        f"max_people 2): frames with both people per view: {both}; "
+        f"{1000 * cpu / (detections.num_frames * len(detections.camera_names)):.1f} CPU ms/view-frame"
+    )

@@ -62,6 +62,67 @@ def letterbox_roi(width: int, height: int) -> tuple[NDArray[np.float64], NDArray
     return center, np.array([float(max(width, height))]), np.zeros(1)
 
 
+def square_tiles(width: int, height: int, min_gain: float = 1.25) -> list[tuple[int, int, int]]:
+    """Squares of the image's short side spread along its long side, for a closer look.
+
+    The letterboxed whole image shows the detector everything at ``detector input / long side``;
+    a square of the short side shows its part at ``long / short`` times that resolution. The
+    ``n = ceil(long / short) + 1`` squares (3 for 9:16 or 16:9) start at one end, finish at the
+    other and overlap evenly by ``short - (long - short) / (n - 1)`` pixels (at least
+    ``short^2 / long``; 672 of 1088 for a 1088 x 1920 frame), so an upper body (what the detector
+    keys on) no larger than that lies whole in one of them.
+
+    Args:
+        width, height: image size in pixels.
+        min_gain: no tiles when ``long / short`` is below this (they would barely enlarge anything).
+
+    Returns:
+        ``(x0, y0, side)`` per tile, whole pixels, inside the image; empty for near-square images.
+    """
+    short, long = min(width, height), max(width, height)
+    if short <= 0 or long < min_gain * short:
+        return []
+    count = math.ceil(long / short) + 1
+    starts = [round(k * (long - short) / (count - 1)) for k in range(count)]
+    if width >= height:
+        return [(start, 0, short) for start in starts]
+    return [(0, start, short) for start in starts]
+
+
+def clear_of_cut_edges(
+    points_px: NDArray[np.float64], tile: tuple[int, int, int], width: int, height: int, margin: float = 0.1
+) -> NDArray[np.bool_]:
+    """Which detections lie well inside a tile, away from the edges where it cuts the image.
+
+    A tile that cuts through a person shows the detector part of a body (legs alone, say), and
+    it still returns alignment points for a whole person, extrapolated past the cut (measured on
+    the Pose2Sim take: a bottom tile turned a man's legs into an upside-down "person" scoring
+    0.6). An edge that is also the image border cuts nothing.
+
+    Args:
+        points_px: (N, K, 2) points of N detections in image pixels.
+        tile: ``(x0, y0, side)`` from :func:`square_tiles`.
+        width, height: image size.
+        margin: fraction of the side a point must keep from a cut edge.
+
+    Returns:
+        (N,) True where all K points keep the margin.
+    """
+    x0, y0, side = tile
+    gap = margin * side
+    x, y = points_px[..., 0], points_px[..., 1]
+    ok = np.ones(x.shape, dtype=bool)
+    if x0 > 0:
+        ok &= x >= x0 + gap
+    if x0 + side < width:
+        ok &= x <= x0 + side - gap
+    if y0 > 0:
+        ok &= y >= y0 + gap
+    if y0 + side < height:
+        ok &= y <= y0 + side - gap
+    return np.all(ok, axis=-1)
+
+
 def crop_to_image(
     uv: NDArray[np.float64], center: NDArray[np.float64], size: NDArray[np.float64], rotation: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -212,4 +273,69 @@ def sample_crops(
         grid = ((positions[rows] + 0.5) * scale - 1).float().reshape(1, len(rows) * side, side, 2)
         sampled = F.grid_sample(planar, grid, "bilinear", padding_mode, align_corners=False)  # (1, 3, n*S, S)
         out[rows] = sampled[0].reshape(3, len(rows), side, side).transpose(0, 1)
+    return out
+
+
+def convex_hull(points: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(K, 2) corners of the convex hull of (N, 2) finite points, counter-clockwise in the image
+    frame as drawn (Andrew's monotone chain); fewer than 3 distinct points come back as they are."""
+    unique = np.unique(np.asarray(points, dtype=np.float64).reshape(-1, 2), axis=0)  # sorted by x, then y
+    if len(unique) < 3:
+        return unique
+
+    def cross(o: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+        return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
+
+    lower: list[NDArray[np.float64]] = []
+    upper: list[NDArray[np.float64]] = []
+    for point in unique:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], point) <= 0:
+            lower.pop()
+        lower.append(point)
+    for point in unique[::-1]:
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], point) <= 0:
+            upper.pop()
+        upper.append(point)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def paint_convex(
+    image: Any, polygons: list[NDArray[np.float64]], keep: NDArray[np.float64] | None = None, value: int = 128
+) -> Any:
+    """A copy of ``image`` with convex polygons filled with grey ``value`` (on the image's device).
+
+    The polygons are rasterised by OpenCV (``fillConvexPoly``, corners rounded to whole pixels)
+    into a mask of their bounding box only, which then selects the pixels on the device.
+
+    Args:
+        image: (H, W, 3) uint8 tensor.
+        polygons: (K, 2) pixel corners from :func:`convex_hull` (K >= 3; others are skipped).
+        keep: a convex polygon left untouched where it overlaps the painted ones (None: none).
+        value: grey level written to all channels.
+
+    Returns:
+        (H, W, 3) uint8 tensor.
+    """
+    import cv2
+    import torch
+
+    out = image.clone()
+    height, width = int(image.shape[0]), int(image.shape[1])
+
+    def usable(polygon: NDArray[np.float64] | None) -> bool:
+        return polygon is not None and len(polygon) >= 3 and bool(np.all(np.isfinite(polygon)))
+
+    for polygon in polygons:
+        if not usable(polygon):
+            continue
+        corners = np.round(polygon).astype(np.int32)
+        x0, y0 = max(0, int(corners[:, 0].min())), max(0, int(corners[:, 1].min()))
+        x1, y1 = min(width, int(corners[:, 0].max()) + 1), min(height, int(corners[:, 1].max()) + 1)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+        cv2.fillConvexPoly(mask, corners - np.array([x0, y0], dtype=np.int32), 1)
+        if keep is not None and usable(keep):
+            cv2.fillConvexPoly(mask, np.round(keep).astype(np.int32) - np.array([x0, y0], dtype=np.int32), 0)
+        out[y0:y1, x0:x1][torch.from_numpy(mask.astype(bool)).to(image.device)] = value
     return out

@@ -2,18 +2,43 @@
 
 Per frame set (one image per view):
 
-1. views that need it run the person detector — all of them in one forward pass. A view needs
-   it when it has no track, every ``redetect_every`` frames (0: only when a track is lost, as
-   MediaPipe does for one person), or always in ``static`` mode (unrelated images);
+1. views that need it run the person detector on the whole (letterboxed) frame — all of them in
+   one forward pass. A view needs it when it has no track, every ``redetect_every`` frames while
+   it tracks fewer than ``max_people``, every frame for ``max(redetect_every, 1)`` frames after
+   it lost a track (to find that person again at once), or always in ``static`` mode;
 2. each detection gives a region (hip centre, 2 x |scale point - hip centre| x 1.25, rotated so
-   the body points up); a detection whose region is clearly a tracked one (centres within 5 %
-   of the side, sides within 1.3x) is dropped — the track already follows that person;
-3. the landmark model runs on every region of every view in one forward pass;
-4. regions whose pose presence is below ``min_presence`` are lost; the others become tracks whose
-   next region comes from the auxiliary landmarks 33-34 (MediaPipe's ``PoseLandmarksToRoi``);
-   two regions on the same person (median landmark distance below ``same_person`` x the region
-   side) keep the older track, else the more confident one. Comparing landmarks rather than
-   boxes keeps two people who overlap in the image (one behind the other) apart.
+   the body points up); a detection whose region is clearly a region the view already has
+   (centres within 5 % of the side, sides within 1.3x) is dropped;
+3. **tiles** (``detect_tiles``): views still short of ``max_people`` run the detector once more
+   (one pass for all of them) on squares of the frame's short side spread along its long side
+   (:func:`~mocap.detection.roi.square_tiles`; 3 for 9:16). The letterbox shows the detector a
+   1088 x 1920 frame at 224/1920; a tile shows its part 1.76x larger. Measured on the Pose2Sim
+   multi-person take: the composited woman scores 0.13 in cam03's whole frame (threshold 0.5)
+   and 0.94 in a tile. Tile detections whose hip or shoulder centre lies within 10 % of a cut
+   edge are dropped (:func:`~mocap.detection.roi.clear_of_cut_edges`): a tile cutting a body
+   shows the detector a partial person (a bottom tile turned a man's legs into an upside-down
+   "person" scoring 0.6 that the landmark model then tracked);
+4. **occluder masks** (``mask_others``): the landmark model runs on every region of every view in
+   one forward pass. A tracked person whose landmarks' bounding box held another tracked
+   person's head and torso in the last frame is cropped from a copy of the image where the
+   others' head-and-torso convex hulls (last frame) are painted grey, except where its own hull
+   is; a new detection in a view with tracks likewise, with every tracked person it is not
+   (region centre further than half a torso from their hip centre). Without it, where one
+   person leans over another (cam03, frames 40-99: heads touching, hips ~100 px apart) the
+   landmark model given the man's region returned the more visible woman;
+5. regions whose pose presence is below ``min_presence`` (new people) or ``min_track_presence``
+   (tracked people; lower, a hysteresis that keeps a person through a hard pose — the man's
+   presence dips to 0.3-0.5 while he leans over — but never starts one) are lost; the others
+   become tracks whose next region comes from the auxiliary landmarks 33-34 (MediaPipe's
+   ``PoseLandmarksToRoi``). Two regions on the same person — median distance of the shoulders and
+   hips below ``same_person`` x the region side; not all 33 landmarks, whose face and hands
+   coincide when people touch — are one: tracks before new detections, among tracks the one
+   whose torso moved least since the last frame (the other jumped onto this body), among new
+   ones the more present. New people take the free slots in that order.
+
+All of it is general: nothing depends on the take, the camera or the number of people beyond
+``max_people``. With ``max_people=1`` and a person found in the whole frame, steps 3-4 never run
+and the output is MediaPipe's.
 
 Slots: a track keeps its person slot in its view for as long as it lives; output P is
 ``max_people``. Scores are the landmark visibilities.
@@ -23,9 +48,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mocap.detection import landmarks as lm
 from mocap.detection.blazepose_models import BlazePoseModels, to_device_images
 from mocap.detection.protocol import Frame, FrameSetDetections
-from mocap.detection.roi import rois_from_alignment
+from mocap.detection.roi import clear_of_cut_edges, convex_hull, paint_convex, rois_from_alignment, square_tiles
 from mocap.errors import ShapeError
 from mocap.skeleton.layouts import BLAZEPOSE33, KeypointLayout
 
@@ -51,7 +76,14 @@ class BlazePoseConfig(BaseModel):
     max_people: int = Field(1, ge=1, le=64, description="people tracked per view (person slots P)")
     min_detection_score: float = Field(0.5, ge=0.0, le=1.0, description="person detector score threshold")
     nms_iou: float = Field(0.3, gt=0.0, le=1.0, description="weighted-NMS overlap threshold of the detector")
-    min_presence: float = Field(0.5, ge=0.0, le=1.0, description="pose presence below which a track is lost")
+    min_presence: float = Field(0.5, ge=0.0, le=1.0, description="pose presence a new person needs")
+    min_track_presence: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="pose presence below which a tracked person is lost (hysteresis: below min_presence keeps "
+        "a person through a hard pose or an overlap, never starts one)",
+    )
     redetect_every: int = Field(
         0,
         ge=0,
@@ -63,6 +95,16 @@ class BlazePoseConfig(BaseModel):
         gt=0.0,
         le=1.0,
         description="two landmark sets closer (median) than this fraction of the region side are one person",
+    )
+    detect_tiles: bool = Field(
+        True,
+        description="when the whole frame shows a view fewer than max_people people, also look for them in "
+        "square tiles of the frame (short side, along the long side) at up to long/short x the resolution",
+    )
+    mask_others: bool = Field(
+        True,
+        description="when a view tracks several people, paint the others' heads and torsos (last frame) grey in "
+        "each one's landmark crop, so the landmark model cannot jump to the more visible person",
     )
     roi_scale: float = Field(1.25, gt=0.0, description="region side over twice the alignment distance")
     detection_model: Path | None = Field(None, description="pose_detection.tflite (default: from mediapipe)")
@@ -77,6 +119,7 @@ class Track:
     center: NDArray[np.float64]
     size: float
     rotation: float
+    body: NDArray[np.float64]  # (33, 2) pixels: the landmarks of the last frame
 
 
 def same_region(
@@ -94,10 +137,23 @@ def same_region(
     return (distance < 0.05 * larger) & (ratio < 1.3)
 
 
+#: BlazePose-33 shoulders and hips: what two people who overlap in the image do not share.
+TORSO = (11, 12, 23, 24)
+#: Head (nose, eyes, ears, mouth) and torso: the part of a person painted out of others' crops.
+HEAD_AND_TORSO = (*range(11), *TORSO)
+
+
 def same_pose(a: NDArray[np.float64], b: NDArray[np.float64], region_size: float, fraction: float) -> bool:
-    """True when two landmark sets (J, 2) are one person: median distance below ``fraction`` of
-    the region side."""
-    return bool(np.median(np.linalg.norm(a - b, axis=-1)) < fraction * region_size)
+    """True when two landmark sets (J, 2) are one person: the median distance of their torso
+    landmarks (:data:`TORSO`) below ``fraction`` of the region side.
+
+    Faces and hands are left out on purpose: when one person leans over another their heads or
+    hands meet in the image and a median over all 33 landmarks called them one person, while
+    both shoulders and both hips coincide only when the landmark model really put both regions
+    on the same body.
+    """
+    torso = list(TORSO)
+    return bool(np.median(np.linalg.norm(a[torso] - b[torso], axis=-1)) < fraction * region_size)
 
 
 class BlazePoseDetector:
@@ -121,21 +177,25 @@ class BlazePoseDetector:
         self.batch_frame_sets = self.models.device.type != "cpu"
         self._tracks: list[list[Track]] = []
         self._last_detection: list[int] = []
+        self._lost_at: list[int] = []
         self._camera_names: tuple[str, ...] = ()
 
     def reset(self, camera_names: Sequence[str]) -> None:
         self._camera_names = tuple(camera_names)
         self._tracks = [[] for _ in camera_names]
         self._last_detection = [-(10**9)] * len(camera_names)
+        self._lost_at = [-(10**9)] * len(camera_names)
 
     def _needs_detection(self, view: int, frame_index: int) -> bool:
         cfg = self.config
         if cfg.static or not self._tracks[view]:
             return True
+        if len(self._tracks[view]) >= cfg.max_people:
+            return False
         every = cfg.redetect_every
-        return (
-            every > 0 and len(self._tracks[view]) < cfg.max_people and frame_index - self._last_detection[view] >= every
-        )
+        if frame_index - self._lost_at[view] <= max(every, 1):  # a track ended lately: look for it every frame
+            return True
+        return every > 0 and frame_index - self._last_detection[view] >= every
 
     def detect_batch(self, frame_sets: Sequence[Sequence[Frame | None]], first_index: int) -> list[FrameSetDetections]:
         """Keypoints of K consecutive frame sets (``frame_sets[k][v]``: view v of frame
@@ -154,9 +214,9 @@ class BlazePoseDetector:
         views = len(frame_sets[0])
         if any(len(images) != views for images in frame_sets):
             raise ShapeError("frame_sets", f"{views} views in every frame set", str([len(f) for f in frame_sets]))
-        names, tracks, last = self._camera_names, self._tracks, self._last_detection
+        names, tracks, last, lost = self._camera_names, self._tracks, self._last_detection, self._lost_at
         flat = self.detect([image for images in frame_sets for image in images], first_index)
-        self._camera_names, self._tracks, self._last_detection = names, tracks, last
+        self._camera_names, self._tracks, self._last_detection, self._lost_at = names, tracks, last, lost
         return [
             FrameSetDetections(flat.xy[k * views : (k + 1) * views], flat.score[k * views : (k + 1) * views])
             for k in range(len(frame_sets))
@@ -175,71 +235,128 @@ class BlazePoseDetector:
                     f"image of view {view}", "(H, W, 3) uint8 BGR", "None" if image is None else str(image.shape)
                 )
             frames.append(image)
-        cfg = self.config
         tensors = to_device_images(frames, self.models.device)
-        if cfg.static:
+        if self.config.static:
             self._tracks = [[] for _ in frames]
+        regions = _Regions()
+        for view in range(len(frames)):
+            for track in self._tracks[view]:
+                regions.add(view, track.center, track.size, track.rotation, track.slot, track.body)
         detect_views = [v for v in range(len(frames)) if self._needs_detection(v, frame_index)]
+        for view in detect_views:
+            self._last_detection[view] = frame_index
+        self._add_detections(tensors, detect_views, regions)
+        view_of_roi = np.asarray(regions.views, dtype=np.int64)
+        crop_images, crop_of_roi = self._masked_images(tensors, regions)
+        result = self.models.landmarks(
+            crop_images,
+            crop_of_roi,
+            np.asarray(regions.centers, dtype=np.float64).reshape(-1, 2),
+            np.asarray(regions.sizes, dtype=np.float64),
+            np.asarray(regions.rotations, dtype=np.float64),
+        )
+        return self._update(len(frames), frame_index, view_of_roi, regions, result)
+
+    def _masked_images(self, tensors: list[Any], regions: _Regions) -> tuple[list[Any], NDArray[np.int64]]:
+        """Images to crop each region from, and the index of each region's image (see step 4 of
+        the module docstring): the view's own, or a copy with other tracked people's heads and
+        torsos (last frame's convex hulls) painted grey."""
+        images = list(tensors)
+        image_of_roi = np.asarray(regions.views, dtype=np.int64).copy()
+        if not self.config.mask_others:
+            return images, image_of_roi
+        hull, shoulders, hips = list(HEAD_AND_TORSO), list(TORSO[:2]), list(TORSO[2:])
+        for row, (view, previous) in enumerate(zip(regions.views, regions.bodies, strict=True)):
+            tracked = [
+                other
+                for other_row, (v, other) in enumerate(zip(regions.views, regions.bodies, strict=True))
+                if v == view and other is not None and other_row != row
+            ]
+            if previous is None:
+                # A new detection: paint the tracked people it is not (its region centre, a hip
+                # centre, further than half a torso from theirs); nothing of its own to keep.
+                keep = None
+                others = [
+                    other
+                    for other in tracked
+                    if np.linalg.norm(regions.centers[row] - other[hips].mean(axis=0))
+                    > 0.5 * np.linalg.norm(other[shoulders].mean(axis=0) - other[hips].mean(axis=0))
+                ]
+            else:
+                # A track: paint those whose head and torso lay within its landmarks' bounding
+                # box last frame, but not over its own head and torso.
+                keep = convex_hull(previous[hull])
+                low, high = np.nanmin(previous, axis=0), np.nanmax(previous, axis=0)
+                others = [
+                    other
+                    for other in tracked
+                    if np.all(np.nanmin(other[hull], axis=0) <= high) and np.all(np.nanmax(other[hull], axis=0) >= low)
+                ]
+            if others:
+                images.append(paint_convex(tensors[view], [convex_hull(other[hull]) for other in others], keep=keep))
+                image_of_roi[row] = len(images) - 1
+        return images, image_of_roi
+
+    def _add_detections(self, tensors: list[Any], detect_views: list[int], regions: _Regions) -> None:
+        """Regions of people the detector finds in ``detect_views`` that no tracked region already
+        covers: the whole frames in one pass, then square tiles (one more pass) of the views still
+        short of ``max_people``."""
+        cfg = self.config
+        if not detect_views:
+            return
         found = self.models.detect_people(
             [tensors[v] for v in detect_views],
             min_score=cfg.min_detection_score,
             iou_threshold=cfg.nms_iou,
             max_people=cfg.max_people,
         )
-        views, centers, sizes, rotations, slots = [], [], [], [], []
-        from_track: list[bool] = []
-        for view in range(len(frames)):
-            for track in self._tracks[view]:
-                views.append(view)
-                centers.append(track.center)
-                sizes.append(track.size)
-                rotations.append(track.rotation)
-                slots.append(track.slot)
-                from_track.append(True)
         for view, people in zip(detect_views, found, strict=True):
-            self._last_detection[view] = frame_index
-            if len(people.scores) == 0:
-                continue
-            center, size, rotation = rois_from_alignment(
-                people.keypoints_px[:, 0], people.keypoints_px[:, 1], cfg.roi_scale
-            )
-            tracked = [i for i, v in enumerate(views) if v == view]
-            used = {slots[i] for i in tracked}
-            fresh: NDArray[np.bool_] = np.ones(len(size), dtype=bool)
-            if tracked:
-                known = same_region(
-                    center, size, np.array([centers[i] for i in tracked]), np.array([sizes[i] for i in tracked])
-                )
-                fresh = ~np.any(known, axis=1)
-            for k in np.flatnonzero(fresh):
-                free = [s for s in range(cfg.max_people) if s not in used]
-                if not free:
-                    break
-                used.add(free[0])
-                views.append(view)
-                centers.append(center[k])
-                sizes.append(float(size[k]))
-                rotations.append(float(rotation[k]))
-                slots.append(free[0])
-                from_track.append(False)
-        view_of_roi = np.asarray(views, dtype=np.int64)
-        result = self.models.landmarks(
-            tensors,
-            view_of_roi,
-            np.asarray(centers, dtype=np.float64).reshape(-1, 2),
-            np.asarray(sizes, dtype=np.float64),
-            np.asarray(rotations, dtype=np.float64),
+            self._add_fresh(view, people.keypoints_px, people.scores, regions)
+        if not cfg.detect_tiles:
+            return
+        short = [v for v in detect_views if regions.count(v) < cfg.max_people]
+        tiles = [(v, tile) for v in short for tile in square_tiles(int(tensors[v].shape[1]), int(tensors[v].shape[0]))]
+        if not tiles:
+            return
+        crops = [tensors[v][y0 : y0 + side, x0 : x0 + side].contiguous() for v, (x0, y0, side) in tiles]
+        in_tiles = self.models.detect_people(
+            crops, min_score=cfg.min_detection_score, iou_threshold=cfg.nms_iou, max_people=cfg.max_people
         )
-        return self._update(len(frames), view_of_roi, np.asarray(slots, dtype=np.int64), from_track, sizes, result)
+        for view in short:
+            keypoints, scores = [], []
+            height, width = int(tensors[view].shape[0]), int(tensors[view].shape[1])
+            for (v, tile), people in zip(tiles, in_tiles, strict=True):
+                if v == view:
+                    points = people.keypoints_px + np.array(tile[:2], dtype=np.float64)
+                    # hip and shoulder centres away from the tile's cuts: not a partial body
+                    whole = clear_of_cut_edges(points[:, [0, 2]], tile, width, height)
+                    keypoints.append(points[whole])
+                    scores.append(people.scores[whole])
+            if keypoints:
+                all_scores = np.concatenate(scores)
+                order = np.argsort(-all_scores, kind="stable")
+                self._add_fresh(view, np.concatenate(keypoints)[order], all_scores[order], regions)
+
+    def _add_fresh(
+        self, view: int, keypoints_px: NDArray[np.float64], scores: NDArray[np.float32], regions: _Regions
+    ) -> None:
+        """Detections (best first) as new candidate regions of ``view``, skipping those that are
+        clearly a region the view already has, up to ``2 x max_people`` new ones per view (the
+        landmark model sorts out the rest: see :meth:`_update`)."""
+        cfg = self.config
+        if len(scores) == 0:
+            return
+        center, size, rotation = rois_from_alignment(keypoints_px[:, 0], keypoints_px[:, 1], cfg.roi_scale)
+        for k in range(len(size)):
+            if regions.count(view, fresh_only=True) >= 2 * cfg.max_people:
+                break
+            known_centers, known_sizes = regions.of_view(view)
+            if len(known_sizes) and same_region(center[k : k + 1], size[k : k + 1], known_centers, known_sizes).any():
+                continue
+            regions.add(view, center[k], float(size[k]), float(rotation[k]), -1, None)
 
     def _update(
-        self,
-        num_views: int,
-        view_of_roi: NDArray[np.int64],
-        slots: NDArray[np.int64],
-        from_track: list[bool],
-        sizes: list[float],
-        result: object,
+        self, num_views: int, frame_index: int, view_of_roi: NDArray[np.int64], regions: _Regions, result: object
     ) -> FrameSetDetections:
         from mocap.detection.blazepose_models import LandmarkResult
 
@@ -247,28 +364,85 @@ class BlazePoseDetector:
             raise TypeError("landmark result expected")
         cfg = self.config
         joints = lm.BODY_LANDMARKS
+        slots = regions.slots
         xy = np.full((num_views, cfg.max_people, joints, 2), np.nan, dtype=np.float32)
         score = np.zeros((num_views, cfg.max_people, joints), dtype=np.float32)
-        alive = result.presence >= cfg.min_presence
-        # Duplicates: two regions of one view on the same person keep the track, else the more confident.
+        tracked = np.array([slot >= 0 for slot in slots], dtype=bool)
+        alive = result.presence >= np.where(tracked, min(cfg.min_track_presence, cfg.min_presence), cfg.min_presence)
         body = result.xy[:, :joints]
+        torso = list(TORSO)
+
+        def priority(row: int) -> tuple[bool, float]:
+            # Tracks first, the one whose torso moved least first: when two tracks land on one
+            # body, the one that jumped there loses. New detections after, most present first.
+            previous = regions.bodies[row]
+            if previous is None:
+                return True, -float(result.presence[row])
+            return False, float(np.median(np.linalg.norm(body[row, torso] - previous[torso], axis=-1)))
+
         for view in range(num_views):
-            rows = [int(r) for r in np.flatnonzero((view_of_roi == view) & alive)]
-            rows.sort(key=lambda r: (not from_track[r], -float(result.presence[r])))
+            rows = sorted((int(r) for r in np.flatnonzero((view_of_roi == view) & alive)), key=priority)
             kept: list[int] = []
             for r in rows:
-                if any(same_pose(body[r], body[k], sizes[k], cfg.same_person) for k in kept):
+                if any(same_pose(body[r], body[k], regions.sizes[k], cfg.same_person) for k in kept):
                     continue
                 kept.append(r)
+            used = {slots[r] for r in kept if slots[r] >= 0}
             tracks = []
             for r in kept:
-                slot = int(slots[r])
+                slot = slots[r]
+                if slot < 0:  # a new person: the first free slot, if any is left
+                    free = [s for s in range(cfg.max_people) if s not in used]
+                    if not free:
+                        continue
+                    slot = free[0]
+                    used.add(slot)
                 xy[view, slot] = body[r]
                 score[view, slot] = np.clip(result.visibility[r, :joints], 0.0, 1.0)
                 center, size, rotation = rois_from_alignment(
                     result.xy[r, lm.AUX_START][None], result.xy[r, lm.AUX_END][None], cfg.roi_scale
                 )
                 if np.all(np.isfinite(center)) and size[0] > 1.0:
-                    tracks.append(Track(slot, center[0], float(size[0]), float(rotation[0])))
+                    tracks.append(Track(slot, center[0], float(size[0]), float(rotation[0]), body[r].copy()))
+            previous_slots = {slots[r] for r in np.flatnonzero(view_of_roi == view) if slots[r] >= 0}
+            if previous_slots - {t.slot for t in tracks}:
+                self._lost_at[view] = frame_index
             self._tracks[view] = [] if cfg.static else sorted(tracks, key=lambda t: t.slot)
         return FrameSetDetections(xy, score)
+
+
+@dataclass
+class _Regions:
+    """Regions of one frame set queued for the landmark model (slot -1: a new detection)."""
+
+    views: list[int] = field(default_factory=list)
+    centers: list[NDArray[np.float64]] = field(default_factory=list)
+    sizes: list[float] = field(default_factory=list)
+    rotations: list[float] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)
+    bodies: list[NDArray[np.float64] | None] = field(default_factory=list)  # a track's last landmarks
+
+    def add(
+        self,
+        view: int,
+        center: NDArray[np.float64],
+        size: float,
+        rotation: float,
+        slot: int,
+        body: NDArray[np.float64] | None,
+    ) -> None:
+        self.views.append(view)
+        self.centers.append(center)
+        self.sizes.append(size)
+        self.rotations.append(rotation)
+        self.slots.append(slot)
+        self.bodies.append(body)
+
+    def count(self, view: int, fresh_only: bool = False) -> int:
+        return sum(1 for v, s in zip(self.views, self.slots, strict=True) if v == view and (s < 0 or not fresh_only))
+
+    def of_view(self, view: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(N, 2) centres and (N,) sides of the view's regions."""
+        rows = [i for i, v in enumerate(self.views) if v == view]
+        centers = np.array([self.centers[i] for i in rows], dtype=np.float64).reshape(-1, 2)
+        return centers, np.array([self.sizes[i] for i in rows], dtype=np.float64)

@@ -12,10 +12,17 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 @pytest.mark.skipif(not mediapipe_available(), reason="needs mediapipe==0.10.14 (models and the peer)")
 def test_the_benchmark_prints_ours_against_mediapipe(shared_data, capsys):
-    assert main(["bench", "detection", "--frames", "1", "--batch", "1", "--threads", "0"]) == 0
+    command = ["bench", "detection", "--frames", "1", "--batch", "1", "--threads", "0", "--multi-frames", "2"]
+    assert main(command) == 0
     out = capsys.readouterr().out
     assert "4 views of 1080x1920" in out
-    rows = {line[:44].strip(): line[44:].split() for line in out.splitlines()[2:]}
+    lines = out.splitlines()
+    multi = [line for line in lines if line.startswith("multi-person")]
+    assert len(multi) == 1 and "2 frame sets" in multi[0]
+    fractions = [float(part.split()[-1]) for part in multi[0].split(": ")[-1].split(";")[0].split(", ")]
+    assert len(fractions) == 4 and all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions[0] == 1.0  # cam01 shows both people from the first frame on
+    rows = {line[:44].strip(): line[44:].split() for line in lines[2:] if not line.startswith("multi-person")}
     assert set(rows) == {
         "mediapipe cpu (tracking)",
         "blazepose cpu fp32 (tracking)",
