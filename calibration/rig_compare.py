@@ -5,6 +5,12 @@ either after the rigid transform that best maps one onto the other (:func:`compa
 rotation is the chordal mean of the per-camera rotation differences, the translation the one that
 then best matches the camera centres) or through quantities that do not depend on the world frame
 (:func:`relative_pose_errors`: for every pair of cameras, the rotation and the baseline between them).
+
+A camera's rotation and its principal point trade off: shifting the principal point by ``d`` pixels
+and turning the camera by ``d / f`` radians sends almost the same rays through the same pixels, and a
+small board seen from afar cannot tell the two apart. :func:`relative_view_errors` therefore also
+compares the rotations of the cameras' *views* — the frame of the rays through the image centre and
+towards the image's x axis (:func:`view_rotation`) — which such a trade leaves unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from calibration.camera import Camera
 from calibration.extrinsics import project_rotation, rotation_angle_deg
 from calibration.rig import CameraRig
 
@@ -95,4 +102,31 @@ def relative_pose_errors(estimate: CameraRig, reference: CameraRig) -> list[tupl
                     float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))),
                 )
             )
+    return out
+
+
+def view_rotation(camera: Camera) -> NDArray[np.float64]:
+    """Rotation (3, 3) from the world to the camera's view frame: z along the ray through the image
+    centre, x towards the ray 100 pixels to its right (lens distortion removed), y completing it."""
+    width, height = camera.image_size
+    rays = camera.undistort_points(np.array([[width / 2, height / 2], [width / 2 + 100, height / 2]]), normalized=True)
+    z = np.array([rays[0, 0], rays[0, 1], 1.0])
+    z /= np.linalg.norm(z)
+    x = np.array([rays[1, 0], rays[1, 1], 1.0])
+    x -= z * (x @ z)
+    x /= np.linalg.norm(x)
+    view_from_camera = np.stack([x, np.cross(z, x), z])
+    return np.asarray(view_from_camera @ camera.rotation)
+
+
+def relative_view_errors(estimate: CameraRig, reference: CameraRig) -> list[tuple[str, str, float]]:
+    """For every pair of shared cameras: names and the difference (deg) of the rotation between their
+    views (:func:`view_rotation`), independent of the world frame and of principal-point trades."""
+    names = [n for n in estimate.names if n in reference.names]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            rel_est = view_rotation(estimate[b]) @ view_rotation(estimate[a]).T
+            rel_ref = view_rotation(reference[b]) @ view_rotation(reference[a]).T
+            out.append((a, b, float(rotation_angle_deg(rel_ref, rel_est))))
     return out

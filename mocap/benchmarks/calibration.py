@@ -250,7 +250,7 @@ def _real(cross_validate: bool) -> None:
     from calibration.evaluate import score_rig
     from calibration.importers import import_rig
     from calibration.progress import drain
-    from calibration.rig_compare import relative_pose_errors
+    from calibration.rig_compare import relative_pose_errors, relative_view_errors
     from mocap.data_paths import caliscope_board, shared_data_dir
 
     data = shared_data_dir()
@@ -290,11 +290,18 @@ def _real(cross_validate: bool) -> None:
         "(pair: median |error| of every corner-to-corner distance; rigid / shape: median per-frame RMS from the true "
         "board fitted rigidly / with a scale; scale: mean scale of that fit minus 1)"
     )
-    print("\nrelative poses against the reference (rotation deg, baseline length mm, baseline direction deg)")
-    for label in ("ours prior", "aniposelib"):
+    print(
+        "\nrelative poses against the reference, per camera pair: rotation deg (of the optical axes / of the views "
+        "through the image centres), baseline length mm, baseline direction deg"
+    )
+    for label in ("ours fixed", "ours prior", "aniposelib"):
         if label in rigs:
             pairs = relative_pose_errors(rigs[label], reference)
-            text = "  ".join(f"{a[-1]}-{b[-1]} {r:4.2f} {1000 * d:+4.0f} {t:4.2f}" for a, b, r, d, t in pairs)
+            views = relative_view_errors(rigs[label], reference)
+            text = "  ".join(
+                f"{a[-1]}-{b[-1]} {r:4.2f}/{v:4.2f} {1000 * d:+4.0f} {t:4.2f}"
+                for (a, b, r, d, t), (_, _, v) in zip(pairs, views, strict=True)
+            )
             print(f"{label:13s} {text}")
     if cross_validate:
         _held_out(methods, reference, intrinsic, extrinsic)
