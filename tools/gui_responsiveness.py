@@ -1,6 +1,6 @@
 """Measure the GUI's responsiveness (issue 10, acceptance 3) and print the numbers.
 
-    .venv/bin/python tools/gui_responsiveness.py [--seconds 5] [--frames 300] [--pin] [--live NAME ...]
+    .venv/bin/python tools/gui_responsiveness.py [--seconds 5] [--frames 300] [--pin] [--feed-alone] [--live NAME ...]
 
 1. **Live drawing rate**: the main window's live view with 4 cameras at 640x480 and 3 people
    (camera images, 2D overlays, 3D skeletons and trails) at a 30 fps feed; counts the frame sets
@@ -20,7 +20,8 @@
 
    ``--pin`` puts the GUI process (and Xvfb) on CPU 0 and the feed's child process on CPU 1, to
    see whether each fits on one core (the numbers then do not depend on how the operating system
-   spreads the work over the two cores).
+   spreads the work over the two cores). ``--feed-alone`` first measures each feed without the
+   window (read 60 times a second, nothing drawn): the rate the feed itself keeps on this machine.
 2. **Event-loop latency while a take processes** (``--frames`` > 0): a take of ``--frames``
    frames (4 cameras, 3 people) is processed by the processing controller (association,
    triangulation, filtering in a job) while :class:`~ui.responsiveness.EventLoopProbe` times a
@@ -81,6 +82,37 @@ def pin(pid: int, cpus: set[int]) -> None:
     for task in os.listdir(f"/proc/{pid}/task"):
         with contextlib.suppress(OSError):  # the thread ended meanwhile
             os.sched_setaffinity(int(task), cpus)
+
+
+def measure_feed_alone(name: str, seconds: float, pin_child: bool) -> str:
+    """The feed ``name`` without the window: read 60 times a second as the window does, nothing
+    drawn (whether the feed itself keeps its rate on this machine, e.g. on one core with ``--pin``)."""
+    feed = feed_factory(name)()
+    child = getattr(feed, "pid", None)
+    if pin_child and child is not None:
+        pin(child, {1})
+    feed.start()
+    try:
+        deadline = time.monotonic() + 30.0
+        while feed.latest() is None and time.monotonic() < deadline:
+            time.sleep(0.016)
+        time.sleep(2.0)  # past the start-up
+        first, cpu, start = feed.stats(), process_cpu_s(child) if child is not None else 0.0, time.perf_counter()
+        end = start + seconds
+        while time.perf_counter() < end:
+            feed.latest()
+            time.sleep(0.016)
+        elapsed = time.perf_counter() - start
+        last = feed.stats()
+        cpu = (process_cpu_s(child) if child is not None else 0.0) - cpu
+    finally:
+        feed.stop()
+    published = last.published - first.published
+    child_ms = f", {1000 * cpu / max(1, published):.1f} ms of CPU per frame set in its process" if child else ""
+    return (
+        f"feed {published / elapsed:.1f} fps ({last.dropped - first.dropped} dropped){child_ms}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
 
 
 def measure_live(app: object, window: object, seconds: float, pin_child: bool) -> str:
@@ -179,6 +211,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=300, help="frames of the processed take (0: skip)")
     parser.add_argument("--live", nargs="*", choices=LIVE_FEEDS, default=list(LIVE_FEEDS), help="live feeds measured")
     parser.add_argument("--pin", action="store_true", help="GUI (and Xvfb) on CPU 0, the feed's process on CPU 1")
+    parser.add_argument("--feed-alone", action="store_true", help="also measure each feed without the window")
     args = parser.parse_args()
     if args.pin:
         os.sched_setaffinity(0, {0})  # before any thread or process starts: they inherit it
@@ -196,6 +229,8 @@ def main() -> int:
         window.resize(1600, 1000)
         window.show()
         settle(app, 0.5)
+        for name in args.live if args.feed_alone else ():
+            print(f"feed alone, {name}:", measure_feed_alone(name, args.seconds, args.pin), flush=True)
         for name in args.live:
             window.live.set_feed_factory(feed_factory(name))
             print(f"live, {name}:", measure_live(app, window, args.seconds, args.pin), flush=True)

@@ -12,10 +12,11 @@ has read). Frame sets reach the parent through a :class:`Forwarder`:
 * any other feed (the live engine of :mod:`mocap.live`) is polled every :data:`POLL_S`.
 
 A frame set is written into a free slot (images of the slot's shape) and its other fields are
-sent with the slot number; with no free slot (the parent is behind) it is skipped and counted as
-dropped. The child ends when told to stop, when the feed fails (its error is sent as one readable
-line, with the traceback for the log), or when the parent goes away (the pipe closes or the child
-is re-parented); it always stops its feed and unlinks the ring.
+sent with the slot number; with no free slot (the parent is behind) it is skipped (the parent
+counts the frame-set numbers it never received as dropped). The child ends when told to stop,
+when the feed fails (its error is sent as one readable line, with the traceback for the log), or
+when the parent goes away (the pipe closes or the child is re-parented); it always stops its feed
+and unlinks the ring.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Sequence
@@ -58,16 +58,12 @@ class Forwarder:
     :meth:`publish` may run on the feed's thread while the main thread calls :meth:`give_back`.
     """
 
-    def __init__(self, feed: LiveFeed, conn: Connection, ring: RingLayout, shm: SharedMemory) -> None:
-        self._feed = feed
+    def __init__(self, conn: Connection, ring: RingLayout, shm: SharedMemory) -> None:
         self._conn = conn
         self._slot_images = [ring.views(shm.buf, s) for s in range(ring.slots)]
         self._free: deque[int] = deque(range(ring.slots))
         self._lock = threading.Lock()
         self._last_index: int | None = None
-        self._skipped = 0  # frame sets with no free slot
-        self._feed_dropped = 0
-        self._stats_due = 0.0
 
     def give_back(self, slot: int) -> None:
         with self._lock:
@@ -78,14 +74,10 @@ class Forwarder:
         if frame.index == self._last_index:
             return
         self._last_index = frame.index
-        now = time.monotonic()
-        if now >= self._stats_due:
-            self._feed_dropped, self._stats_due = self._feed.stats().dropped, now + 0.5
         with self._lock:
-            slot = self._free.popleft() if self._free else None
-            if slot is None:
-                self._skipped += 1
-                return
+            if not self._free:
+                return  # the parent is behind: it counts the frame sets it never got as dropped
+            slot = self._free.popleft()
         images = None if frame.images is None else put_images(frame.images, self._slot_images[slot])
         fields = (
             frame.index,
@@ -98,7 +90,6 @@ class Forwarder:
             frame.poses,
             images,
             dict(frame.stage_ms),
-            self._feed_dropped + self._skipped,
         )
         self._conn.send(("frame", slot, fields))
 
@@ -134,7 +125,7 @@ def child_main(factory: FeedFactory, conn: Connection, slots: int) -> None:
         feed = factory()
         ring = RingLayout.for_rig(feed.rig, slots)
         shm = SharedMemory(create=True, size=ring.size)
-        forwarder = Forwarder(feed, conn, ring, shm)
+        forwarder = Forwarder(conn, ring, shm)
         rig = feed.rig
         conn.send(("ready", rig.cameras, dict(rig.metadata), feed.layout, float(feed.fps), shm.name, ring))
         phase = "running"

@@ -182,7 +182,7 @@ class ProcessFeed:
         self._error: str | None = None
         self._latencies: deque[float] = deque(maxlen=10_000)
         self._received = 0
-        self._dropped = 0
+        self._last_index = -1  # the newest frame-set number received (the feed counts from 0 at start)
         self._started = time.monotonic()
         self._stopped = False
         try:
@@ -269,11 +269,12 @@ class ProcessFeed:
             return self._latest
 
     def stats(self) -> LiveStats:
-        """Frame sets that arrived in this process, per second since :meth:`start`; dropped: those
-        the feed skipped (late, or no free slot); latency: capture -> arrival here."""
+        """Frame sets that arrived in this process, per second since :meth:`start`; dropped: the
+        frame-set numbers that never arrived (the feed was late, or every slot was taken);
+        latency: capture -> arrival here."""
         with self._lock:
             latencies = list(self._latencies)
-            received, dropped = self._received, self._dropped
+            received, dropped = self._received, max(0, self._last_index + 1 - self._received)
         return latency_stats(latencies, received, dropped, time.monotonic() - self._started)
 
     # ------------------------------------------------------------------ internals
@@ -310,6 +311,7 @@ class ProcessFeed:
                 message = self._conn.recv()
                 if message[0] == "frame":
                     self._received += 1
+                    self._last_index = max(self._last_index, int(message[2][0]))
                     if newest is not None:
                         self._send(("free", newest[1]))
                     newest = message
@@ -322,14 +324,13 @@ class ProcessFeed:
 
     def _unpack(self, message: tuple[Any, ...]) -> LiveFrame:
         _, slot, fields = message
-        index, captured, published, xy, score, slot_person, person_ids, poses, images, stage_ms, dropped = fields
+        index, captured, published, xy, score, slot_person, person_ids, poses, images, stage_ms = fields
         if images is not None and self._shm is not None:
             ring = self._ring.views(self._shm.buf, slot)
             copies = self._pool.copy(ring)  # only the views whose image is in the ring are used
             images = tuple(copies[v] if isinstance(image, str) else image for v, image in enumerate(images))
             del ring, copies  # no view of the shared memory outlives this call (it can then be closed)
         self._send(("free", slot))
-        self._dropped = int(dropped)
         self._latencies.append(time.monotonic() - captured)
         return LiveFrame(index, captured, published, xy, score, slot_person, person_ids, poses, images, stage_ms)
 
