@@ -93,15 +93,19 @@ def measure_feed_alone(name: str, seconds: float, pin_child: bool) -> str:
         pin(child, {1})
     feed.start()
     try:
+
+        def read_until(end: float) -> None:  # as the window's timer does: frames are read as they come
+            while time.monotonic() < end:
+                feed.latest()
+                time.sleep(0.016)
+
         deadline = time.monotonic() + 30.0
         while feed.latest() is None and time.monotonic() < deadline:
             time.sleep(0.016)
-        time.sleep(2.0)  # past the start-up
+        read_until(time.monotonic() + 2.0)  # past the start-up
         first, cpu, start = feed.stats(), process_cpu_s(child) if child is not None else 0.0, time.perf_counter()
-        end = start + seconds
-        while time.perf_counter() < end:
-            feed.latest()
-            time.sleep(0.016)
+        read_until(time.monotonic() + seconds)
+        feed.latest()
         elapsed = time.perf_counter() - start
         last = feed.stats()
         cpu = (process_cpu_s(child) if child is not None else 0.0) - cpu
