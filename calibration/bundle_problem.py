@@ -2,7 +2,8 @@
 
 Board keys are ``("x", frame)`` for a synchronized extrinsic frame (seen by two or more cameras,
 or the floor frame) and ``("i:<camera>", frame)`` for a close-up from one camera's intrinsic input
-(added when intrinsics are refined jointly).
+(added with ``CalibrationOptions.joint_close_ups``; otherwise the close-ups enter through the lens
+prior, :mod:`calibration.bundle_prior`).
 """
 
 from __future__ import annotations
