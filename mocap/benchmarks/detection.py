@@ -16,10 +16,10 @@ set, the process CPU time per view-frame (all threads; steadier than wall time o
 machine), and the ratios ours / MediaPipe (> 1: ours is faster). ``agree px`` is the median
 distance of our landmarks to MediaPipe's on the same frames (a check that both did the same work).
 
-A last line (skipped with ``--multi-frames 0`` or when the shared data lacks the take) is not
-timed: on the first ``--multi-frames`` frame sets of the Pose2Sim two-person take, blazepose on
-the CPU as ``mocap detect --max-people 2`` runs it, the fraction of frames where each view shows
-both people.
+Two last lines (skipped with ``--multi-frames 0`` or when the shared data lacks the take) are
+not timed: on the first ``--multi-frames`` frame sets of the Pose2Sim two-person take, blazepose
+on the CPU as ``mocap detect --max-people 2`` runs it, without and with the take's calibration
+(``--rig``: cross-view guidance), the fraction of frames where each view shows both people.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ HELP = "2D detection: view-frames/s on 4 real 1080p views, our torch path vs Med
 
 TAKE = Path("pose2sim_demo") / "single_person" / "videos"
 MULTI_TAKE = Path("pose2sim_demo") / "multi_person" / "videos"
+MULTI_RIG = Path("pose2sim_demo") / "multi_person" / "calibration" / "Calib.qca.txt"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -192,11 +193,12 @@ def run(args: argparse.Namespace) -> int:
     if args.multi_frames > 0:
         if ("cpu", "fp32") not in loaded:
             loaded["cpu", "fp32"] = BlazePoseModels("cpu", "fp32")
-        _multi_person_line(loaded["cpu", "fp32"], args.multi_frames)
+        _multi_person_line(loaded["cpu", "fp32"], args.multi_frames, guided=False)
+        _multi_person_line(loaded["cpu", "fp32"], args.multi_frames, guided=True)
     return 0
 
 
-def _multi_person_line(models: Any, frames: int) -> None:
+def _multi_person_line(models: Any, frames: int, *, guided: bool) -> None:
     """Both people found, per view, on the two-person take (see the module docstring)."""
     from calibration.progress import drain
     from mocap.data_paths import shared_file
@@ -204,10 +206,11 @@ def _multi_person_line(models: Any, frames: int) -> None:
     from mocap.detection.run import detect_media_iter, media_paths
 
     folder = shared_file(MULTI_TAKE)
-    if folder is None:
-        print(f"multi-person: skipped (the shared data folder lacks {MULTI_TAKE})")
+    rig = shared_file(MULTI_RIG) if guided else None
+    if folder is None or (guided and rig is None):
+        print(f"multi-person: skipped (the shared data folder lacks {MULTI_RIG if folder else MULTI_TAKE})")
         return
-    detector = BlazePoseDetector(BlazePoseConfig(max_people=2, redetect_every=10), models)
+    detector = BlazePoseDetector(BlazePoseConfig(max_people=2, redetect_every=10, rig=rig), models)
     cpu = time.process_time()
     detections = drain(detect_media_iter(media_paths([folder]), detector, stop=frames))
     cpu = time.process_time() - cpu
@@ -216,6 +219,6 @@ def _multi_person_line(models: Any, frames: int) -> None:
     both = ", ".join(f"{name} {f:.2f}" for name, f in zip(detections.camera_names, fractions, strict=True))
     print(
         f"multi-person ({MULTI_TAKE.parent.as_posix()}, {detections.num_frames} frame sets, blazepose cpu, "
-        f"max_people 2): frames with both people per view: {both}; "
+        f"max_people 2{', rig ' + MULTI_RIG.name if guided else ''}): frames with both people per view: {both}; "
         f"{1000 * cpu / (detections.num_frames * len(detections.camera_names)):.1f} CPU ms/view-frame"
     )

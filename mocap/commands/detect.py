@@ -39,7 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the person detector every N frames (default: 0 for one person, 10 for more)",
     )
     parser.add_argument("--static", action="store_true", help="frames are unrelated images: no tracking")
-    parser.add_argument("--rig", type=Path, help="calibration TOML: name the views after its cameras (cam01 -> cam_01)")
+    parser.add_argument(
+        "--rig",
+        type=Path,
+        help="calibration file (anipose TOML, Qualisys .qca.txt, ...): name the views after its cameras "
+        "(cam01 -> cam_01); with blazepose and --max-people > 1 also look for a person a view lost where the "
+        "other views put them (cross-view guidance)",
+    )
     parser.add_argument("--batch", type=int, default=8, help="frame sets decoded per batch (default 8)")
     parser.add_argument("--start", type=int, default=0, help="first frame (default 0)")
     parser.add_argument("--stop", type=int, default=None, help="frame to stop before (default: the end)")
@@ -62,6 +68,7 @@ def _detector_options(args: argparse.Namespace) -> dict[str, object]:
         "max_people": args.max_people,
         "redetect_every": redetect,
         "static": args.static,
+        "rig": args.rig if args.max_people > 1 else None,
     }
 
 
@@ -87,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
             open_frames(path).close()
         names = [p.stem for p in paths]
         if args.rig is not None:
-            from calibration.rig_toml import load_rig
+            from calibration.importers import import_rig
 
-            names = match_camera_names(names, load_rig(args.rig).names)
+            names = match_camera_names(names, import_rig(args.rig).names)
     try:
         detector = create_detector(args.backend, **_detector_options(args))
     except ValidationError as exc:
@@ -110,10 +117,10 @@ def run(args: argparse.Namespace) -> int:
             raise TypeError("precomputed backend expected")
         detections = detector.detections
         if args.rig is not None:
-            from calibration.rig_toml import load_rig
+            from calibration.importers import import_rig
             from mocap.detections2d import Detections2D
 
-            renamed = match_camera_names(detections.camera_names, load_rig(args.rig).names)
+            renamed = match_camera_names(detections.camera_names, import_rig(args.rig).names)
             detections = Detections2D(
                 detections.xy, detections.score, tuple(renamed), detections.layout, detections.fps
             )

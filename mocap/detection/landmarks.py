@@ -22,6 +22,8 @@ CROP_SIZE = 256
 NUM_LANDMARKS = 39
 BODY_LANDMARKS = 33
 AUX_START, AUX_END = 33, 34
+#: BlazePose-33 shoulders (left, right) and hips (left, right).
+SHOULDERS, HIPS = (11, 12), (23, 24)
 
 
 def decode_landmarks(raw: Any) -> tuple[Any, Any, Any]:

@@ -56,6 +56,29 @@ def rois_from_alignment(
     return start.copy(), size, rotation
 
 
+def roi_from_body(
+    body_px: NDArray[np.float64], hips: tuple[int, ...], shoulders: tuple[int, ...], scale: float = 1.25
+) -> tuple[NDArray[np.float64], float, float] | None:
+    """A region from a whole body's landmarks (J, 2), shaped like the detector's: centred on the
+    hip centre, the body axis (hips to shoulders) up, the side ``2 * scale`` times the radius of
+    the circle round the hip centre holding every landmark (MediaPipe's alignment "scale point"
+    lies on that circle). NaN landmarks are ignored.
+
+    Returns:
+        center (2,) pixels, size pixels, rotation radians; None when hips or shoulders are unknown.
+    """
+    body = np.asarray(body_px, dtype=np.float64)
+    hip = body[list(hips)].mean(axis=0)
+    up = body[list(shoulders)].mean(axis=0) - hip
+    known = body[np.isfinite(body).all(axis=1)]
+    length = float(np.hypot(up[0], up[1]))
+    if not np.isfinite(hip).all() or not np.isfinite(length) or length < 1e-6:
+        return None
+    radius = float(np.max(np.linalg.norm(known - hip, axis=1)))
+    center, size, rotation = rois_from_alignment(hip[None], (hip + up / length * radius)[None], scale)
+    return center[0], float(size[0]), float(rotation[0])
+
+
 def letterbox_roi(width: int, height: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """The region a keep-aspect-ratio resize of the whole image samples (square of the long side)."""
     center = np.array([[width / 2.0, height / 2.0]])

@@ -18,10 +18,12 @@ def test_the_benchmark_prints_ours_against_mediapipe(shared_data, capsys):
     assert "4 views of 1080x1920" in out
     lines = out.splitlines()
     multi = [line for line in lines if line.startswith("multi-person")]
-    assert len(multi) == 1 and "2 frame sets" in multi[0]
-    fractions = [float(part.split()[-1]) for part in multi[0].split(": ")[-1].split(";")[0].split(", ")]
-    assert len(fractions) == 4 and all(0.0 <= f <= 1.0 for f in fractions)
-    assert fractions[0] == 1.0  # cam01 shows both people from the first frame on
+    assert len(multi) == 2 and all("2 frame sets" in line for line in multi)
+    assert "rig" not in multi[0] and "rig Calib.qca.txt" in multi[1]  # without, then with guidance
+    for line in multi:
+        fractions = [float(part.split()[-1]) for part in line.split(": ")[-1].split(";")[0].split(", ")]
+        assert len(fractions) == 4 and all(0.0 <= f <= 1.0 for f in fractions)
+        assert fractions[0] == 1.0  # cam01 shows both people from the first frame on
     rows = {line[:44].strip(): line[44:].split() for line in lines[2:] if not line.startswith("multi-person")}
     assert set(rows) == {
         "mediapipe cpu (tracking)",
