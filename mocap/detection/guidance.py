@@ -8,8 +8,9 @@ rig the other views say where he is:
 1. the people the *other* views track (last frame's landmarks) are grouped into persons by
    epipolar consistency (:func:`mocap.association.cross_view.cluster_detections`, the
    studio's per-frame association; at least two views per person);
-2. each person's landmarks are triangulated (:func:`mocap.triangulation.dlt.triangulate_dlt`)
-   and projected into the view (:class:`Expected`);
+2. each person's landmarks are triangulated (confidence-weighted linear DLT of the undistorted
+   points, :func:`mocap.association.geometry.solve_dlt`) and projected into the view
+   (:class:`Expected`);
 3. the people the view tracks are matched to the projections, nearest torsos first
    (:func:`torso_distance` below ``agreement``); a projection left unmatched is a person the view
    lost.
@@ -19,8 +20,8 @@ landmarks) cropped with the view's other tracked people masked out, and keeps th
 model's answer only when its torso lies within ``agreement`` torso lengths of the projection:
 the projection guides where to look and what to accept, but is never output.
 
-Layering: detection uses the association and triangulation packages here, both plain numpy
-functions of ``mocap`` that import nothing of detection (DESIGN.md section 2 orders the packages
+Layering: detection uses the association package here, plain numpy functions of ``mocap`` that
+import nothing of detection (DESIGN.md section 2 orders the packages
 ``ui -> mocap -> calibration`` and is silent inside ``mocap``).
 """
 
@@ -34,11 +35,10 @@ from numpy.typing import NDArray
 
 from calibration.rig import CameraRig
 from mocap.association.cross_view import CrossViewConfig, cluster_detections
-from mocap.association.geometry import view_geometry
+from mocap.association.geometry import solve_dlt, view_geometry
 from mocap.detection.landmarks import HIPS, SHOULDERS
 from mocap.detection.run import match_camera_names
 from mocap.errors import ShapeError
-from mocap.triangulation.dlt import triangulate_dlt
 
 TORSO = SHOULDERS + HIPS
 
@@ -145,9 +145,9 @@ class CrossViewGuide:
                 observed = np.full((joints, count, 2), np.nan)
                 confidence = np.zeros((joints, count))
                 for v, slot in person.items():
-                    observed[:, v] = pixels[v, slot]
+                    observed[:, v] = normalized[v, slot]
                     confidence[:, v] = weights[v, slot]
-                points = triangulate_dlt(self.rig, observed, confidence).points_world  # (J, 3)
+                points = solve_dlt(self.geometry.extrinsics, observed, confidence)  # (J, 3) world
                 projected = self.rig[view].project(points)  # (J, 2)
                 hip_centre = projected[list(HIPS)].mean(axis=0)
                 if np.isfinite(torso_length(projected)) and bool(self.rig[view].in_image(hip_centre)):
