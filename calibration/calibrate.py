@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from calibration.board_detection import BoardDetector, MediaDetections, detect_in_media
 from calibration.boards import BoardSpec, board_to_dict
 from calibration.bundle_adjustment import BundleOptions, BundleResult, bundle_adjust
-from calibration.bundle_prior import prior_weights
+from calibration.bundle_prior import prior_information, prior_weights
 from calibration.bundle_problem import BundleProblem
 from calibration.calibrate_hints import board_not_found_hint
 from calibration.camera import Camera
@@ -293,11 +293,13 @@ def calibrate_detections_iter(
         camera_from_reference, reference_from_board = held.camera_from_reference, held.reference_from_board
         yield Progress("bundle adjustment", 1, 2)
     # the lenses are pulled towards their own calibrations by their uncertainty (calibration.bundle_prior)
-    prior = prior_weights(
-        np.array([intrinsics[n].std_intrinsics for n in names]),
-        np.array([intrinsics[n].rms_px / np.sqrt(2.0) for n in names]),
-        options.bundle.prior_weight,
-    )
+    std = np.array([intrinsics[n].std_intrinsics for n in names])
+    noise = np.array([intrinsics[n].rms_px / np.sqrt(2.0) for n in names])
+    if options.bundle.prior_correlations:
+        information = np.array([intrinsics[n].information for n in names])
+        prior = prior_information(information, std, noise, options.bundle.prior_weight)
+    else:
+        prior = prior_weights(std, noise, options.bundle.prior_weight)
     result = bundle_adjust(
         observations,
         matrices,

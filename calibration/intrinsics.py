@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from calibration.board_detection import BoardDetection
@@ -85,6 +85,11 @@ class IntrinsicsResult:
         std_intrinsics: standard deviations (9,) of ``fx, fy, cx, cy, k1, k2, p1, p2, k3`` from the
             same estimate (0 for a term held fixed, NaN when unknown); the prior of a joint bundle
             adjustment (:mod:`calibration.bundle_prior`).
+        information: (9, 9) information of ``fx, fy, cx, cy, k1, k2, p1, p2, k3`` from the used
+            corners with every board pose marginalised out (:func:`lens_information`), pixels² per
+            unit²; NaN when unknown. Unlike the standard deviations it keeps the correlations (the
+            principal point against the tangential terms and the board tilts), which a joint bundle
+            adjustment's prior needs (:mod:`calibration.bundle_prior`).
     """
 
     name: str
@@ -98,6 +103,7 @@ class IntrinsicsResult:
     corners_used: int
     std_px: tuple[float, float, float, float] = (float("nan"),) * 4
     std_intrinsics: NDArray[np.float64] = field(default_factory=lambda: np.full(9, np.nan), repr=False)
+    information: NDArray[np.float64] = field(default_factory=lambda: np.full((9, 9), np.nan), repr=False)
 
 
 def _spans_two_dimensions(board: BoardSpec, ids: NDArray[np.int32]) -> bool:
@@ -173,6 +179,41 @@ def select_frames(
     return sorted(chosen)
 
 
+def lens_information(
+    objects: Sequence[NDArray[np.float32]],
+    rvecs: Sequence[ArrayLike],
+    tvecs: Sequence[ArrayLike],
+    matrix: NDArray[np.float64],
+    distortion: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Information (9, 9) of ``fx, fy, cx, cy, k1, k2, p1, p2, k3`` in a calibration's solution,
+    pixels² per unit² (the Gauss-Newton ``J^T J`` of the corner residuals; divide by the noise variance
+    for the Fisher information).
+
+    Every view's board pose is marginalised out (the Schur complement of its 6 x 6 block), so the
+    result is what the corners say about the lens alone, with its correlations — the quadratic
+    approximation of the calibration's likelihood that a joint bundle adjustment can use as a prior
+    in place of the close-ups themselves (:mod:`calibration.bundle_prior`). Held terms are treated as
+    free here; whoever holds them takes the sub-block of the terms it refines.
+    """
+    import cv2
+
+    out = np.zeros((9, 9))
+    coefficients = np.zeros(5)
+    flat = np.asarray(distortion, dtype=np.float64).ravel()[:5]
+    coefficients[: len(flat)] = flat
+    for obj, rvec, tvec in zip(objects, rvecs, tvecs, strict=True):
+        _, jac = cv2.projectPoints(
+            obj.reshape(-1, 3).astype(np.float64), np.asarray(rvec), np.asarray(tvec), matrix, coefficients
+        )
+        jac = np.asarray(jac, dtype=np.float64)  # (2N, 15): rvec, tvec, fx, fy, cx, cy, k1, k2, p1, p2, k3
+        pose, lens = jac[:, :6], jac[:, 6:15]
+        pose_block = pose.T @ pose
+        cross = pose.T @ lens
+        out += lens.T @ lens - cross.T @ np.linalg.lstsq(pose_block, cross, rcond=None)[0]
+    return np.asarray(0.5 * (out + out.T))
+
+
 def _flags(options: IntrinsicsOptions, fix_k3: bool) -> int:
     import cv2
 
@@ -239,7 +280,7 @@ def calibrate_intrinsics(
             # image centre: OpenCV's own start (free principal point) can end in a wrong minimum when
             # few views are near fronto-parallel
             guess = cv2.initCameraMatrix2D(objects, images, tuple(image_size))
-            rms, matrix, dist, _, _, std_intrinsics, _, per_view = cv2.calibrateCameraExtended(
+            rms, matrix, dist, rvecs, tvecs, std_intrinsics, _, per_view = cv2.calibrateCameraExtended(
                 objects, images, tuple(image_size), guess, np.zeros(5), flags=flags
             )
         except cv2.error as exc:
@@ -276,6 +317,7 @@ def calibrate_intrinsics(
         corners_used=int(sum(d.num_corners for d in selected)),
         std_px=(float(std[0]), float(std[1]), float(std[2]), float(std[3])) if std.size >= 4 else (float("nan"),) * 4,
         std_intrinsics=std[:9].copy() if std.size >= 9 else np.full(9, np.nan),
+        information=lens_information(objects, rvecs, tvecs, k, distortion),
     )
     log.info(
         "%s: intrinsics from %d frames, RMS %.3f px, f = (%.1f, %.1f)",

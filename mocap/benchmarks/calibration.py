@@ -6,14 +6,16 @@ camera, initial extrinsics, bundle adjustment); the peer is aniposelib's
 ``CameraGroup.calibrate_rows`` (``cv2.initCameraMatrix2D`` intrinsics, its initial extrinsics and
 ``bundle_adjust_iter``), given the close-ups and the synchronized frames as rows.
 
-Ours runs in three modes: lenses held at their intrinsic calibration (``fixed``), lenses refined
-jointly without a prior (``refined``) and with the default Gaussian prior towards their calibration
-(``prior``, :mod:`calibration.bundle_prior`).
+Ours runs in four modes: lenses held at their intrinsic calibration (``fixed``), lenses refined
+jointly without a prior (``refined``), with the default Gaussian prior towards their calibration
+(``prior``, :mod:`calibration.bundle_prior`) and with that prior's full information matrix
+(``info``, ``BundleOptions.prior_correlations``).
 
 Cases: the synthetic studio (4 and 8 cameras, exact corners plus 0.2 px noise; scored against the
-true rig) and, when the shared data is present, the real caliscope ChArUco videos, scored on the
-triangulated board corners (:func:`calibration.evaluate.score_rig`) with the reference rig
-alongside:
+true rig, with the Cramér-Rao bound of its camera rotations from :mod:`calibration.bundle_covariance`:
+what no estimator can beat on the same corners; ``--seeds`` for several studios) and, when the
+shared data is present, the real caliscope ChArUco videos, scored on the triangulated board corners
+(:func:`calibration.evaluate.score_rig`) with the reference rig alongside:
 
 * in-sample: calibrated on every synchronized frame and scored on the same frames. The median
   reprojection error of triangulated corners favours whoever has the most freedom to fit them
@@ -46,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-real", action="store_true", help="skip the real caliscope case")
     parser.add_argument("--cameras", type=int, nargs="+", default=[4, 8], help="synthetic rig sizes (default 4 8)")
     parser.add_argument("--no-cv", action="store_true", help="real case: skip the held-out (cross-validation) table")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="synthetic studio seeds (rig, board poses; corner noise from seed 100 + seed); default 0",
+    )
 
 
 def _anipose_rows(found: Any, offset: int, peer_board: Any) -> list[dict[str, Any]]:
@@ -129,6 +138,7 @@ OUR_MODES: dict[str, dict[str, Any]] = {
     "ours fixed": {"refine_intrinsics": False},
     "ours refined": {"refine_intrinsics": True, "prior_weight": 0.0},
     "ours prior": {},  # the default: refined with the prior
+    "ours info": {"prior_correlations": True},  # the prior with the close-ups' full information matrix
 }
 
 
@@ -158,7 +168,8 @@ def _methods(board: Any, names: list[str]) -> dict[str, Callable[[dict[str, Any]
     return methods
 
 
-def _synthetic(num_cameras: int) -> None:
+def _synthetic(num_cameras: int, seed: int) -> dict[str, list[float]]:
+    """One synthetic case; returns per method its (focal %, centre mm, rotation deg, RMS px) maxima."""
     import numpy as np
 
     from calibration.rig_compare import compare_rigs
@@ -166,24 +177,111 @@ def _synthetic(num_cameras: int) -> None:
 
     frames = 24 * num_cameras if num_cameras <= 4 else 20 * num_cameras
     config = BoardStudioConfig(
-        num_cameras=num_cameras, resolution=(1280, 720), intrinsic_views=40, extrinsic_frames=frames, seed=0
+        num_cameras=num_cameras, resolution=(1280, 720), intrinsic_views=40, extrinsic_frames=frames, seed=seed
     )
     take = generate_board_take(config)
-    intrinsic, extrinsic = synthetic_detections(take, 0.2, np.random.default_rng(100))
+    intrinsic, extrinsic = synthetic_detections(take, NOISE_PX, np.random.default_rng(100 + seed))
     names = list(take.rig.names)
-    print(f"\nsynthetic, {num_cameras} cameras, 1280x720, 40 close-ups + {frames} frames, 0.2 px noise")
-    header = f"{'focal % max':>11s} {'centre mm max':>13s} {'rotation deg max':>16s}"
+    print(
+        f"\nsynthetic, {num_cameras} cameras, seed {seed}, 1280x720, 40 close-ups + {frames} frames, "
+        f"{NOISE_PX} px noise per axis"
+    )
+    header = f"{'focal % max':>11s} {'centre mm max':>13s} {'rotation deg max':>16s} {'rms px':>7s}"  # rms per axis
     print(f"{'method':13s} {'wall s':>7s} {'cpu s':>6s} {header}")
+    out: dict[str, list[float]] = {}
     for label, method in _methods(take.board, names).items():
         rig, wall, cpu = _timed(method, intrinsic, extrinsic)
         if rig is None:
             print(f"{label:13s} {wall:7.2f} {cpu:6.2f} {'failed':>11s}")
             continue
         c = compare_rigs(rig, take.rig)
-        print(
-            f"{label:13s} {wall:7.2f} {cpu:6.2f} {np.max(np.abs(c.focal_pct)):11.3f} {1000 * np.max(c.centre_m):13.2f} "
-            f"{np.max(c.rotation_deg):16.3f}"
+        rms = _rms_px(rig)
+        out[label] = [
+            float(np.max(np.abs(c.focal_pct))),
+            1000 * float(np.max(c.centre_m)),
+            float(np.max(c.rotation_deg)),
+            rms,
+        ]
+        focal, centre, rotation = out[label][:3]
+        print(f"{label:13s} {wall:7.2f} {cpu:6.2f} {focal:11.3f} {centre:13.2f} {rotation:16.3f} {rms:7.3f}")
+    bound = _rotation_bound(take)
+    median, p90 = bound.max_angle_quantiles()
+    per_camera = float(np.sqrt(np.mean(bound.rotation_rms_deg**2)))
+    principal = float(np.sqrt(np.mean(bound.principal_std_px**2)))
+    print(
+        f"Cramer-Rao bound (every corner, lenses and poses free): rotation error {per_camera:.3f} deg RMS per "
+        f"camera, worst camera median {median:.3f} / 90th percentile {p90:.3f} deg; principal point "
+        f"{principal:.2f} px std"
+    )
+    return out
+
+
+def _rotation_bound(take: Any) -> Any:
+    """The first-order covariance of the camera rotations (:mod:`calibration.bundle_covariance`) at
+    the true rig, from every corner the calibration gets: close-ups and synchronized frames seen by
+    two or more cameras, all nine lens terms unknown."""
+    import numpy as np
+
+    from calibration.bundle_adjustment import BoardObservations
+    from calibration.bundle_covariance import rotation_uncertainty
+    from calibration.extrinsics import invert_pose, make_pose
+    from mocap.synthetic.boards import board_corners_in_camera
+
+    cameras = take.rig.cameras
+    camera_from_world = np.array([make_pose(c.rotation, c.translation) for c in cameras])
+    world_from_reference = invert_pose(camera_from_world[0])
+    views = [(pose, list(range(len(cameras)))) for pose in take.extrinsic_poses]
+    views += [(pose, [c]) for c, poses in enumerate(take.intrinsic_poses) for pose in poses]
+    rows: list[tuple[int, int, Any]] = []
+    boards: list[Any] = []
+    for pose, seeing in views:
+        seen = [(c, board_corners_in_camera(cameras[c], take.board, pose)[1]) for c in seeing]
+        seen = [(c, mask) for c, mask in seen if mask.sum() >= 6]
+        if len(seen) < min(2, len(seeing)):
+            continue
+        rows.extend((c, len(boards), np.flatnonzero(mask)) for c, mask in seen)
+        boards.append(camera_from_world[0] @ pose)
+    points = take.board.object_points()
+    observations = BoardObservations(
+        np.concatenate([np.full(len(ids), c) for c, _, ids in rows]),
+        np.concatenate([np.full(len(ids), b) for _, b, ids in rows]),
+        np.concatenate([points[ids] for _, _, ids in rows]),
+        np.zeros((sum(len(ids) for _, _, ids in rows), 2)),
+    )
+    lenses = np.array(
+        [[*c.focal_lengths, *c.principal_point, *np.pad(c.distortion, (0, 5 - len(c.distortion)))] for c in cameras]
+    )
+    return rotation_uncertainty(
+        observations, camera_from_world @ world_from_reference, np.array(boards), lenses, NOISE_PX
+    )
+
+
+#: Corner noise of the synthetic cases, pixels per axis.
+NOISE_PX = 0.2
+
+
+def _rms_px(rig: Any) -> float:
+    """Per-axis RMS (pixels) of the bundle adjustment's corner residuals, from our rig's report
+    (its 2D RMS / sqrt 2, comparable with the injected noise per axis); NaN for other tools' rigs."""
+    import math
+
+    calibration = rig.metadata.get("calibration", {})
+    return float(calibration.get("rms_px", math.nan)) / math.sqrt(2.0)
+
+
+def _summary(num_cameras: int, seeds: list[int], results: list[dict[str, list[float]]]) -> None:
+    """Worst and median over the seeds of each method's maxima."""
+    import numpy as np
+
+    print(f"\nsynthetic, {num_cameras} cameras, seeds {' '.join(map(str, seeds))}: worst (median) over the seeds")
+    print(f"{'method':13s} {'focal % max':>15s} {'centre mm max':>15s} {'rotation deg max':>17s} {'rms px':>15s}")
+    for label in results[0]:
+        values = np.array([r[label] for r in results if label in r])
+        text = " ".join(
+            f"{np.max(values[:, k]):{w}.{d}f} ({np.median(values[:, k]):.{d}f})"
+            for k, (w, d) in enumerate(((6, 3), (6, 2), (8, 3), (6, 3)))
         )
+        print(f"{label:13s} {text}")
 
 
 def _frames(found: Any, parity: int) -> Any:
@@ -310,7 +408,9 @@ def _real(cross_validate: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     print("calibration from the same board detections: ours vs aniposelib 0.8 (calibrate_rows + bundle_adjust_iter)")
     for num_cameras in args.cameras:
-        _synthetic(num_cameras)
+        results = [_synthetic(num_cameras, seed) for seed in args.seeds]
+        if len(results) > 1:
+            _summary(num_cameras, args.seeds, results)
     if not args.no_real:
         _real(not args.no_cv)
     return 0

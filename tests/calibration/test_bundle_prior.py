@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from calibration.bundle_adjustment import BundleOptions, bundle_adjust
-from calibration.bundle_prior import STD_FLOOR, partly_robust_loss, prior_weights
+from calibration.bundle_prior import STD_FLOOR, information_root, partly_robust_loss, prior_information, prior_weights
 from calibration.bundle_problem import BundleProblem
 from calibration.extrinsics import board_poses, initial_board_poses, initial_extrinsics
 from calibration.intrinsics import calibrate_intrinsics
@@ -114,3 +114,70 @@ def test_close_ups_join_the_adjustment_only_when_asked():
     assert len(joined.bundle.reference_from_board) == len(alone.bundle.reference_from_board) + close_ups
     for result in (alone, joined):
         assert np.max(np.abs(compare_rigs(result.rig, take.rig).focal_pct)) < 2.0
+
+
+def test_lens_information_agrees_with_opencvs_deviations():
+    take = generate_board_take(BoardStudioConfig(num_cameras=1, intrinsic_views=20, extrinsic_frames=0, seed=2))
+    intrinsic, _ = synthetic_detections(take, 0.2, np.random.default_rng(1))
+    name = take.rig.names[0]
+    result = calibrate_intrinsics(name, intrinsic[name].detections, take.board, intrinsic[name].image_size)
+    free = np.flatnonzero(result.std_intrinsics > 0)
+    covariance = (result.rms_px**2 / 2) * np.linalg.inv(result.information[np.ix_(free, free)])
+    # OpenCV divides by the degrees of freedom left, we by the corner count: a few percent apart
+    ratio = np.sqrt(np.diag(covariance)) / result.std_intrinsics[free]
+    assert np.all((ratio > 0.85) & (ratio < 1.02))
+    # conditioned on p1, p2 (held in a joint adjustment) the principal point is far better known
+    radial = [0, 1, 2, 3, 4, 5]
+    conditional = (result.rms_px**2 / 2) * np.linalg.inv(result.information[np.ix_(radial, radial)])
+    assert np.all(np.sqrt(np.diag(conditional))[2:4] < 0.8 * np.sqrt(np.diag(covariance))[2:4])
+
+
+def test_information_root_and_prior_information():
+    rng = np.random.default_rng(3)
+    scales = np.array([1e2, 1e2, 1e1, 1e1, 1e-2, 1e-3, 1e-4, 1e-4, 1e-3])
+    a = rng.normal(size=(30, 9)) / scales
+    information = a.T @ a
+    root = information_root(information)
+    np.testing.assert_allclose(root.T @ root, information, rtol=1e-6, atol=1e-9 * np.max(information))
+    std = np.array([[2.0, 2.0, 1.0, 1.0, 0.01, 0.01, 0.001, 0.001, 0.0]])
+    prior = prior_information(information[None], std, np.array([0.2]), 2.0)
+    floor = prior_weights(std, np.array([0.2]), 2.0)[0, 8] ** 2
+    expected = 4.0 * information
+    expected[8, 8] += floor  # k3 held in the calibration: the floor keeps it held
+    np.testing.assert_allclose(prior[0], expected)
+    unknown = prior_information(np.full((1, 9, 9), np.nan), std, np.array([0.2]), 2.0)
+    np.testing.assert_allclose(unknown[0], np.diag(prior_weights(std, np.array([0.2]), 2.0)[0] ** 2))
+
+
+def test_diagonal_information_is_the_per_term_prior():
+    _, args, root, std, noise = _sparse_problem()
+    options = BundleOptions(refine_intrinsics=True)
+    weights = prior_weights(std, noise, 1.0)
+    diagonal = bundle_adjust(*args, fixed_camera=root, options=options, intrinsic_prior=weights)
+    matrices = np.einsum("ci,ij->cij", weights**2, np.eye(9))
+    as_matrix = bundle_adjust(*args, fixed_camera=root, options=options, intrinsic_prior=matrices)
+    np.testing.assert_allclose(as_matrix.matrices, diagonal.matrices, rtol=1e-7)
+    np.testing.assert_allclose(as_matrix.camera_from_reference, diagonal.camera_from_reference, atol=1e-8)
+
+
+def test_correlated_prior_calibrates_like_joined_close_ups():
+    """The full-information prior is the close-ups' likelihood to second order: its principal points
+    land nearer those of joining the close-ups than the per-term prior's do."""
+    from calibration.calibrate import CalibrationOptions, calibrate_detections_iter
+    from calibration.progress import drain
+
+    take = generate_board_take(BoardStudioConfig(num_cameras=3, intrinsic_views=12, extrinsic_frames=18, seed=6))
+    intrinsic, extrinsic = synthetic_detections(take, 0.2, np.random.default_rng(2))
+    results = {}
+    for label, update in {
+        "joined": {"joint_close_ups": True},
+        "diagonal": {},
+        "correlated": {"bundle": BundleOptions(refine_intrinsics=True, prior_correlations=True)},
+    }.items():
+        options = CalibrationOptions().model_copy(update=update)
+        results[label] = drain(calibrate_detections_iter(take.board, extrinsic, intrinsic, options=options))
+    principal = {k: np.array([c.principal_point for c in r.rig.cameras]) for k, r in results.items()}
+    gap_correlated = np.abs(principal["correlated"] - principal["joined"]).max()
+    gap_diagonal = np.abs(principal["diagonal"] - principal["joined"]).max()
+    assert gap_correlated < gap_diagonal
+    assert np.max(np.abs(compare_rigs(results["correlated"].rig, take.rig).focal_pct)) < 1.0
