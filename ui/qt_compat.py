@@ -7,9 +7,10 @@ from the ``True`` singleton; and void methods such as ``QPainter.setPen``, ``set
 and pyqtgraph's 3D text labels make thousands of such calls a minute). When a singleton's count
 reaches zero CPython aborts (``Fatal Python error: bool_dealloc`` / ``none_dealloc``) — the live
 view died after a few minutes. 6.11.3 does not do this. The real fix is a PySide6 without the
-bug (the project should exclude 6.12.0); until then :func:`guard_emit_refcount_bug` detects each
-leak with a few probe calls and, only when it is present, gives the singleton a reserve of 2**40
-references, which no session can use up. On CPython 3.12+ the singletons are immortal and
+bug: pyproject.toml excludes 6.12.0 (the GUI tests pass on 6.11.3). For an environment that
+has 6.12.0 anyway, :func:`guard_emit_refcount_bug` detects each leak with a few probe calls and,
+only when it is present, gives the singleton a reserve of 2**40 references, which no session can
+use up. On CPython 3.12+ the singletons are immortal and
 nothing is done.
 """
 
