@@ -64,9 +64,12 @@ def create_detector(name: str, **options: Any) -> Detector:
 
 
 def _blazepose(**options: Any) -> Detector:
+    """``rig`` may be a calibration file (config) or a :class:`~calibration.rig.CameraRig` already loaded."""
+    from calibration.rig import CameraRig
     from mocap.detection.backends.blazepose import BlazePoseConfig, BlazePoseDetector
 
-    return BlazePoseDetector(BlazePoseConfig(**options))
+    rig = options.pop("rig") if isinstance(options.get("rig"), CameraRig) else None
+    return BlazePoseDetector(BlazePoseConfig(**options), rig=rig)
 
 
 def _mediapipe(**options: Any) -> Detector:

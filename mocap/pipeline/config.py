@@ -36,6 +36,15 @@ class DetectStageConfig(BaseModel):
         "pipeline's people.",
     )
 
+    def uses_rig(self, people: int) -> bool:
+        """Whether detection takes the take's rig: blazepose's cross-view guidance, for several people, tracking."""
+        return (
+            self.backend == "blazepose"
+            and people > 1
+            and not self.options.get("static", False)
+            and self.options.get("rig") is None
+        )
+
     def detector_options(self, people: int) -> dict[str, Any]:
         """Options for :func:`mocap.detection.registry.create_detector`, people filled in for tracking backends."""
         options = dict(self.options)

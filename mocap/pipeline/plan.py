@@ -119,6 +119,8 @@ def plan_take(
         "filter": {},
         "export": {},
     }
+    if config.detect.uses_rig(config.people):  # cross-view guidance: the detections depend on the rig
+        inputs["detect"]["rig"] = inputs["triangulate"]["rig"]
     keys: dict[str, str] = {}
     for previous, stage in zip((None, *STAGES[:-1]), STAGES, strict=True):
         if previous is not None:

@@ -34,7 +34,7 @@ from mocap.detections2d import Detections2D
 from mocap.errors import MocapError
 from mocap.pipeline.cache import StageCache
 from mocap.pipeline.config import PipelineConfig
-from mocap.pipeline.plan import plan_take
+from mocap.pipeline.plan import TakePlan, plan_take
 from mocap.poses3d import Poses3D
 from mocap.session.store import Take
 from mocap.triangulation.observations import PersonObservations
@@ -149,7 +149,7 @@ def run_take_iter(
         folder = cache.prepare(stage)
         if stage == "detect":
             checkpoint = folder / CHECKPOINT_FILE
-            detections = yield from _detect(take, config, plan.camera_names, checkpoint, keys[stage], cancel)
+            detections = yield from _detect(take, config, plan, checkpoint, keys[stage], cancel)
             outputs = [detections.save(folder / DETECTIONS_FILE)]
             checkpoint.unlink(missing_ok=True)
         elif stage == "triangulate":
@@ -187,7 +187,7 @@ def _present(value: T | None, stage: str) -> T:
 def _detect(
     take: Take,
     config: PipelineConfig,
-    camera_names: Sequence[str],
+    plan: TakePlan,
     checkpoint: Path,
     key: str,
     cancel: CancelToken | None,
@@ -195,10 +195,13 @@ def _detect(
     from mocap.detection.registry import create_detector
     from mocap.pipeline.detect_take import detect_take_iter
 
-    detector = create_detector(config.detect.backend, **config.detect.detector_options(config.people))
+    options = config.detect.detector_options(config.people)
+    if config.detect.uses_rig(config.people):
+        options["rig"] = plan.rig  # several people: a view that loses one looks where the others see them
+    detector = create_detector(config.detect.backend, **options)
     return (
         yield from detect_take_iter(
-            take, detector, camera_names, checkpoint=checkpoint, checkpoint_key=key, cancel=cancel
+            take, detector, plan.camera_names, checkpoint=checkpoint, checkpoint_key=key, cancel=cancel
         )
     )
 

@@ -267,3 +267,29 @@ def test_the_plan_says_what_would_run_without_running_it(studio):
     partial = plan_take(studio.take, oracle_config(), stages=["triangulate"], force=True)
     assert [partial.state(s) for s in STAGES] == ["cached", "run", "not needed", "not needed"]
     assert not (studio.take.derived_dir / "filter").exists()  # planning wrote nothing
+
+
+def test_several_people_hand_the_rig_to_blazepose_and_key_its_detections_by_it(studio, monkeypatch):
+    """Cross-view guidance: with several people blazepose gets the take's rig, so recalibrating re-runs detection."""
+    from calibration.rig import CameraRig
+    from mocap.detection import registry
+
+    from .conftest import OracleDetector
+
+    received: list[dict] = []
+
+    def factory(**options):
+        received.append(options)
+        return OracleDetector(studio.synthetic.detections)
+
+    monkeypatch.setitem(registry._REGISTRY, "blazepose", registry.DetectorEntry("blazepose", "test", factory))
+    one, two = PipelineConfig(people=1), PipelineConfig(people=2)
+    assert "rig" not in plan_take(studio.take, one).inputs["detect"]
+    assert (
+        plan_take(studio.take, two).inputs["detect"]["rig"] == plan_take(studio.take, two).inputs["triangulate"]["rig"]
+    )
+    assert not PipelineConfig(people=2, detect=DetectStageConfig(options={"static": True})).detect.uses_rig(2)
+    run_take(studio.take, one, stages=["detect"])
+    run_take(studio.take, two, stages=["detect"])
+    assert "rig" not in received[0] and isinstance(received[1]["rig"], CameraRig)
+    assert received[1]["rig"].names == studio.synthetic.rig.names
