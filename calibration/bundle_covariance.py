@@ -87,8 +87,10 @@ def rotation_uncertainty(
     board_cols = np.arange(layout.board_start, layout.intrinsic_start)
     a = hessian[rest][:, rest].toarray()
     b = hessian[rest][:, board_cols].toarray()
-    blocks = hessian[board_cols][:, board_cols].toarray().reshape(num_boards, 6, num_boards, 6)
-    diagonal = blocks[np.arange(num_boards), :, np.arange(num_boards), :]  # (B, 6, 6)
+    # the boards' own 6 x 6 blocks straight from their derivatives (a dense board-by-board matrix
+    # would grow with the square of the frames)
+    diagonal = np.zeros((num_boards, 6, 6))
+    np.add.at(diagonal, observations.board, np.einsum("mki,mkj->mij", d_board, d_board))
     inverse = np.linalg.pinv(diagonal)
     b_blocks = b.reshape(len(rest), num_boards, 6)
     reduced = a - np.einsum("rbi,bij,sbj->rs", b_blocks, inverse, b_blocks)
