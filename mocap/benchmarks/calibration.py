@@ -225,40 +225,11 @@ def _rotation_bound(take: Any) -> Any:
     """The first-order covariance of the camera rotations (:mod:`calibration.bundle_covariance`) at
     the true rig, from every corner the calibration gets: close-ups and synchronized frames seen by
     two or more cameras, all nine lens terms unknown."""
-    import numpy as np
-
-    from calibration.bundle_adjustment import BoardObservations
     from calibration.bundle_covariance import rotation_uncertainty
-    from calibration.extrinsics import invert_pose, make_pose
-    from mocap.synthetic.boards import board_corners_in_camera
+    from mocap.synthetic.boards import exact_bundle_problem
 
-    cameras = take.rig.cameras
-    camera_from_world = np.array([make_pose(c.rotation, c.translation) for c in cameras])
-    world_from_reference = invert_pose(camera_from_world[0])
-    views = [(pose, list(range(len(cameras)))) for pose in take.extrinsic_poses]
-    views += [(pose, [c]) for c, poses in enumerate(take.intrinsic_poses) for pose in poses]
-    rows: list[tuple[int, int, Any]] = []
-    boards: list[Any] = []
-    for pose, seeing in views:
-        seen = [(c, board_corners_in_camera(cameras[c], take.board, pose)[1]) for c in seeing]
-        seen = [(c, mask) for c, mask in seen if mask.sum() >= 6]
-        if len(seen) < min(2, len(seeing)):
-            continue
-        rows.extend((c, len(boards), np.flatnonzero(mask)) for c, mask in seen)
-        boards.append(camera_from_world[0] @ pose)
-    points = take.board.object_points()
-    observations = BoardObservations(
-        np.concatenate([np.full(len(ids), c) for c, _, ids in rows]),
-        np.concatenate([np.full(len(ids), b) for _, b, ids in rows]),
-        np.concatenate([points[ids] for _, _, ids in rows]),
-        np.zeros((sum(len(ids) for _, _, ids in rows), 2)),
-    )
-    lenses = np.array(
-        [[*c.focal_lengths, *c.principal_point, *np.pad(c.distortion, (0, 5 - len(c.distortion)))] for c in cameras]
-    )
-    return rotation_uncertainty(
-        observations, camera_from_world @ world_from_reference, np.array(boards), lenses, NOISE_PX
-    )
+    observations, cameras, boards, lenses = exact_bundle_problem(take)
+    return rotation_uncertainty(observations, cameras, boards, lenses, NOISE_PX)
 
 
 #: Corner noise of the synthetic cases, pixels per axis.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +31,9 @@ from calibration.files import ensure_folder, write_text_atomic
 from calibration.rig import CameraRig
 from calibration.rotations import rodrigues_to_matrix
 from mocap.synthetic.cameras import make_rig
+
+if TYPE_CHECKING:
+    from calibration.bundle_adjustment import BoardObservations
 
 #: Default target of the synthetic studio: a 7x5 ChArUco board of 10 cm squares.
 DEFAULT_BOARD = BoardSpec(
@@ -219,6 +222,47 @@ def generate_board_take(config: BoardStudioConfig) -> SyntheticBoardTake:
     intrinsic = tuple(plan_intrinsic_poses(cam, config.board, config.intrinsic_views, rng) for cam in rig.cameras)
     extrinsic = plan_extrinsic_poses(rig, config.board, config.extrinsic_frames, rng)
     return SyntheticBoardTake(config, rig, intrinsic, extrinsic)
+
+
+def exact_bundle_problem(
+    take: SyntheticBoardTake, close_ups: bool = True
+) -> tuple[BoardObservations, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The take as a bundle-adjustment problem at the true parameters (every residual zero).
+
+    Synchronized frames seen by two or more cameras and, with ``close_ups``, each camera's
+    close-ups; a view counts where it sees at least 6 corners. Returns the observations (pixels
+    zero: only their structure matters), cameras ``camera_from_reference`` (V, 4, 4) with the first
+    camera as reference, boards ``reference_from_board`` (B, 4, 4) and lenses (V, 9) ``fx fy cx cy
+    k1 k2 p1 p2 k3`` — what :func:`calibration.bundle_covariance.rotation_uncertainty` takes.
+    """
+    from calibration.bundle_adjustment import BoardObservations
+    from calibration.extrinsics import invert_pose, make_pose
+
+    cameras = take.rig.cameras
+    camera_from_world = np.array([make_pose(c.rotation, c.translation) for c in cameras])
+    views = [(pose, list(range(len(cameras)))) for pose in take.extrinsic_poses]
+    if close_ups:
+        views += [(pose, [c]) for c, poses in enumerate(take.intrinsic_poses) for pose in poses]
+    rows: list[tuple[int, int, NDArray[np.int64]]] = []
+    boards: list[NDArray[np.float64]] = []
+    for pose, seeing in views:
+        seen = [(c, board_corners_in_camera(cameras[c], take.board, pose)[1]) for c in seeing]
+        seen = [(c, mask) for c, mask in seen if mask.sum() >= 6]
+        if len(seen) < min(2, len(seeing)):
+            continue
+        rows.extend((c, len(boards), np.flatnonzero(mask)) for c, mask in seen)
+        boards.append(camera_from_world[0] @ pose)
+    points = take.board.object_points()
+    observations = BoardObservations(
+        np.concatenate([np.full(len(ids), c) for c, _, ids in rows]),
+        np.concatenate([np.full(len(ids), b) for _, b, ids in rows]),
+        np.concatenate([points[ids] for _, _, ids in rows]),
+        np.zeros((sum(len(ids) for _, _, ids in rows), 2)),
+    )
+    lenses = np.array(
+        [[*c.focal_lengths, *c.principal_point, *np.pad(c.distortion, (0, 5 - len(c.distortion)))] for c in cameras]
+    )
+    return observations, camera_from_world @ invert_pose(camera_from_world[0]), np.array(boards), lenses
 
 
 class BoardRenderer:

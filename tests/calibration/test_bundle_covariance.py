@@ -11,36 +11,13 @@ from calibration.camera import Camera
 from calibration.extrinsics import invert_pose, make_pose
 from calibration.rig import CameraRig
 from calibration.rig_compare import compare_rigs
-from mocap.synthetic.boards import BoardStudioConfig, board_corners_in_camera, generate_board_take
+from mocap.synthetic.boards import BoardStudioConfig, exact_bundle_problem, generate_board_take
 
 
 def _truth(seed: int = 3, close_ups: bool = True):
     """A 3-camera board take as a bundle problem at the true parameters."""
     take = generate_board_take(BoardStudioConfig(num_cameras=3, intrinsic_views=6, extrinsic_frames=9, seed=seed))
-    cameras = take.rig.cameras
-    camera_from_world = np.array([make_pose(c.rotation, c.translation) for c in cameras])
-    views = [(pose, [0, 1, 2]) for pose in take.extrinsic_poses]
-    if close_ups:
-        views += [(pose, [c]) for c, poses in enumerate(take.intrinsic_poses) for pose in poses]
-    rows, boards = [], []
-    for pose, seeing in views:
-        seen = [(c, board_corners_in_camera(cameras[c], take.board, pose)[1]) for c in seeing]
-        seen = [(c, m) for c, m in seen if m.sum() >= 6]
-        if len(seen) < min(2, len(seeing)):
-            continue
-        rows.extend((c, len(boards), np.flatnonzero(m)) for c, m in seen)
-        boards.append(camera_from_world[0] @ pose)
-    points = take.board.object_points()
-    observations = BoardObservations(
-        np.concatenate([np.full(len(i), c) for c, _, i in rows]),
-        np.concatenate([np.full(len(i), b) for _, b, i in rows]),
-        np.concatenate([points[i] for _, _, i in rows]),
-        np.zeros((sum(len(i) for _, _, i in rows), 2)),
-    )
-    lenses = np.array(
-        [[*c.focal_lengths, *c.principal_point, *np.pad(c.distortion, (0, 5 - len(c.distortion)))] for c in cameras]
-    )
-    return take, observations, camera_from_world @ invert_pose(camera_from_world[0]), np.array(boards), lenses
+    return take, *exact_bundle_problem(take, close_ups)
 
 
 def test_prediction_does_not_depend_on_the_world_frame_and_scales_with_noise():
