@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +82,7 @@ from mocap.detection.roi import (
     rois_from_alignment,
     square_tiles,
 )
+from mocap.detection.tracks import HEAD_AND_TORSO, TORSO, Regions, Track, same_pose, same_region
 from mocap.errors import ShapeError
 from mocap.skeleton.layouts import BLAZEPOSE33, KeypointLayout
 
@@ -143,52 +143,6 @@ class BlazePoseConfig(BaseModel):
     roi_scale: float = Field(1.25, gt=0.0, description="region side over twice the alignment distance")
     detection_model: Path | None = Field(None, description="pose_detection.tflite (default: from mediapipe)")
     landmark_model: Path | None = Field(None, description="pose_landmark_full.tflite (default: from mediapipe)")
-
-
-@dataclass
-class Track:
-    """One person followed in one view: its slot and the region for the next frame."""
-
-    slot: int
-    center: NDArray[np.float64]
-    size: float
-    rotation: float
-    body: NDArray[np.float64]  # (33, 2) pixels: the landmarks of the last frame
-    score: NDArray[np.float64]  # (33,) their visibilities
-
-
-def same_region(
-    center_a: NDArray[np.float64],
-    size_a: NDArray[np.float64],
-    center_b: NDArray[np.float64],
-    size_b: NDArray[np.float64],
-) -> NDArray[np.bool_]:
-    """(N, M) True where region a (detected) is clearly region b (tracked): centres closer than
-    5 % of the larger side and sides within a factor 1.3. Anything less clear goes through the
-    landmark model and :func:`same_pose`."""
-    distance = np.linalg.norm(center_a[:, None] - center_b[None], axis=-1)
-    larger = np.maximum(size_a[:, None], size_b[None])
-    ratio = larger / np.maximum(np.minimum(size_a[:, None], size_b[None]), 1e-9)
-    return (distance < 0.05 * larger) & (ratio < 1.3)
-
-
-#: BlazePose-33 shoulders and hips: what two people who overlap in the image do not share.
-TORSO = lm.SHOULDERS + lm.HIPS
-#: Head (nose, eyes, ears, mouth) and torso: the part of a person painted out of others' crops.
-HEAD_AND_TORSO = (*range(11), *TORSO)
-
-
-def same_pose(a: NDArray[np.float64], b: NDArray[np.float64], region_size: float, fraction: float) -> bool:
-    """True when two landmark sets (J, 2) are one person: the median distance of their torso
-    landmarks (:data:`TORSO`) below ``fraction`` of the region side.
-
-    Faces and hands are left out on purpose: when one person leans over another their heads or
-    hands meet in the image and a median over all 33 landmarks called them one person, while
-    both shoulders and both hips coincide only when the landmark model really put both regions
-    on the same body.
-    """
-    torso = list(TORSO)
-    return bool(np.median(np.linalg.norm(a[torso] - b[torso], axis=-1)) < fraction * region_size)
 
 
 class BlazePoseDetector:
@@ -288,7 +242,7 @@ class BlazePoseDetector:
         tensors = to_device_images(frames, self.models.device)
         if self.config.static:
             self._tracks = [[] for _ in frames]
-        regions = _Regions()
+        regions = Regions()
         for view in range(len(frames)):
             for track in self._tracks[view]:
                 regions.add(view, track.center, track.size, track.rotation, track.slot, track.body)
@@ -308,7 +262,7 @@ class BlazePoseDetector:
         )
         return self._update(len(frames), frame_index, view_of_roi, regions, result)
 
-    def _masked_images(self, tensors: list[Any], regions: _Regions) -> tuple[list[Any], NDArray[np.int64]]:
+    def _masked_images(self, tensors: list[Any], regions: Regions) -> tuple[list[Any], NDArray[np.int64]]:
         """Images to crop each region from, and the index of each region's image (see step 4 of
         the module docstring): the view's own, or a copy with other tracked people's heads and
         torsos (last frame's convex hulls) painted grey."""
@@ -359,7 +313,7 @@ class BlazePoseDetector:
                 image_of_roi[row] = len(images) - 1
         return images, image_of_roi
 
-    def _add_detections(self, tensors: list[Any], detect_views: list[int], regions: _Regions) -> None:
+    def _add_detections(self, tensors: list[Any], detect_views: list[int], regions: Regions) -> None:
         """Regions of people the detector finds in ``detect_views`` that no tracked region already
         covers: the whole frames in one pass, then square tiles (one more pass) of the views still
         short of ``max_people``."""
@@ -399,7 +353,7 @@ class BlazePoseDetector:
                 order = np.argsort(-all_scores, kind="stable")
                 self._add_fresh(view, np.concatenate(keypoints)[order], all_scores[order], regions)
 
-    def _add_guided(self, frame_index: int, regions: _Regions) -> None:
+    def _add_guided(self, frame_index: int, regions: Regions) -> None:
         """Regions where the other views put people (cross-view guidance,
         :mod:`mocap.detection.guidance`). A view tracking fewer than ``max_people`` gets one for
         each person it does not track; a view that lost a track lately (within
@@ -435,7 +389,7 @@ class BlazePoseDetector:
                 regions.add(view, center, size, rotation, slot, None, expected=person.body_px)
 
     def _add_fresh(
-        self, view: int, keypoints_px: NDArray[np.float64], scores: NDArray[np.float32], regions: _Regions
+        self, view: int, keypoints_px: NDArray[np.float64], scores: NDArray[np.float32], regions: Regions
     ) -> None:
         """Detections (best first) as new candidate regions of ``view``, skipping those that are
         clearly a region the view already has, up to ``2 x max_people`` new ones per view (the
@@ -453,7 +407,7 @@ class BlazePoseDetector:
             regions.add(view, center[k], float(size[k]), float(rotation[k]), -1, None)
 
     def _update(
-        self, num_views: int, frame_index: int, view_of_roi: NDArray[np.int64], regions: _Regions, result: object
+        self, num_views: int, frame_index: int, view_of_roi: NDArray[np.int64], regions: Regions, result: object
     ) -> FrameSetDetections:
         from mocap.detection.blazepose_models import LandmarkResult
 
@@ -523,43 +477,3 @@ class BlazePoseDetector:
                 self._lost_at[view] = frame_index
             self._tracks[view] = [] if cfg.static else sorted(tracks, key=lambda t: t.slot)
         return FrameSetDetections(xy, score)
-
-
-@dataclass
-class _Regions:
-    """Regions of one frame set queued for the landmark model (slot -1: a new detection)."""
-
-    views: list[int] = field(default_factory=list)
-    centers: list[NDArray[np.float64]] = field(default_factory=list)
-    sizes: list[float] = field(default_factory=list)
-    rotations: list[float] = field(default_factory=list)
-    slots: list[int] = field(default_factory=list)
-    bodies: list[NDArray[np.float64] | None] = field(default_factory=list)  # a track's last landmarks
-    expected: list[NDArray[np.float64] | None] = field(default_factory=list)  # guidance: the projection
-
-    def add(
-        self,
-        view: int,
-        center: NDArray[np.float64],
-        size: float,
-        rotation: float,
-        slot: int,
-        body: NDArray[np.float64] | None,
-        expected: NDArray[np.float64] | None = None,
-    ) -> None:
-        self.expected.append(expected)
-        self.views.append(view)
-        self.centers.append(center)
-        self.sizes.append(size)
-        self.rotations.append(rotation)
-        self.slots.append(slot)
-        self.bodies.append(body)
-
-    def count(self, view: int, fresh_only: bool = False) -> int:
-        return sum(1 for v, s in zip(self.views, self.slots, strict=True) if v == view and (s < 0 or not fresh_only))
-
-    def of_view(self, view: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """(N, 2) centres and (N,) sides of the view's regions."""
-        rows = [i for i, v in enumerate(self.views) if v == view]
-        centers = np.array([self.centers[i] for i in rows], dtype=np.float64).reshape(-1, 2)
-        return centers, np.array([self.sizes[i] for i in rows], dtype=np.float64)

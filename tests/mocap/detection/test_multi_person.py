@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from calibration.progress import drain
-from mocap.detection.backends.blazepose import TORSO, BlazePoseConfig, BlazePoseDetector, same_pose
+from mocap.detection.backends.blazepose import BlazePoseConfig, BlazePoseDetector
 from mocap.detection.roi import clear_of_cut_edges, convex_hull, paint_convex, square_tiles
 from mocap.detection.run import detect_media_iter, media_paths
 from mocap.detection.tflite_reference import mediapipe_available
+from mocap.detection.tracks import TORSO, same_pose
 
 
 def test_square_tiles_cover_the_long_side_with_even_overlaps():
