@@ -60,28 +60,40 @@ def check_arguments(min_views: int, min_weight: float) -> None:
         raise ValueError(f"min_weight must be a number >= 0, got {min_weight}")
 
 
+def flat_inputs(
+    num_views: int, pixels: ArrayLike, weights: ArrayLike | None
+) -> tuple[tuple[int, ...], NDArray[np.float64], NDArray[np.float64]]:
+    """Checked, flattened inputs: (batch shape, pixels (N, V, 2), weights (N, V), NaN/inf weights as 0).
+
+    Raises:
+        ShapeError: the view axis is not ``num_views``, weights do not match pixels, or a weight is < 0.
+    """
+    px = as_float64("pixels", pixels, (..., num_views, 2))
+    batch = tuple(px.shape[:-2])
+    if weights is None:
+        w = np.ones(batch + (num_views,))
+    else:
+        w = as_float64("weights", weights, (..., num_views))
+        check_shape("weights", w, batch + (num_views,))
+    flat_w = w.reshape(-1, num_views)
+    if not np.isfinite(flat_w).all():  # checked first: the copy is dear on the compiled path
+        flat_w = np.nan_to_num(flat_w, nan=0.0, posinf=0.0, neginf=0.0)
+    if np.any(flat_w < 0):
+        raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
+    return batch, px.reshape(-1, num_views, 2), flat_w
+
+
 def observe(rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_weight: float) -> Observations:
     """Check shapes, flatten the batch and undistort (the common first step of every triangulation).
 
     Raises:
         ShapeError: the view axis does not match the rig, or weights do not match pixels.
     """
-    v = len(rig)
-    px = as_float64("pixels", pixels, (..., v, 2))
-    batch = px.shape[:-2]
-    if weights is None:
-        w = np.ones(batch + (v,))
-    else:
-        w = as_float64("weights", weights, (..., v))
-        check_shape("weights", w, batch + (v,))
-    flat_px = px.reshape(-1, v, 2)
-    flat_w = np.nan_to_num(w.reshape(-1, v), nan=0.0, posinf=0.0, neginf=0.0)
-    if np.any(flat_w < 0):
-        raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
+    batch, flat_px, flat_w = flat_inputs(len(rig), pixels, weights)
     normalized = np.moveaxis(rig.undistort_points(np.moveaxis(flat_px, 1, 0), normalized=True), 0, 1)  # (N, V, 2)
     usable = (flat_w > min_weight) & np.all(np.isfinite(normalized), axis=-1)
     return Observations(
-        batch_shape=tuple(batch),
+        batch_shape=batch,
         pixels=flat_px,
         normalized=np.where(usable[..., None], normalized, 0.0),
         weights=np.where(usable, flat_w, 0.0),

@@ -40,11 +40,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from calibration.arrays import as_float64, check_shape
 from calibration.rig import CameraRig
-from mocap.errors import ShapeError
 from mocap.triangulation.camera_arrays import camera_arrays
-from mocap.triangulation.dlt import check_arguments
+from mocap.triangulation.dlt import check_arguments, flat_inputs
 from mocap.triangulation.kernels_block_numba import run_blocks_parallel, run_blocks_serial
 from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS
 from mocap.triangulation.kernels_robust_numba import MAX_VIEWS, run_robust_parallel, run_robust_serial
@@ -93,25 +91,12 @@ def _prepare(
     rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_views: int, min_weight: float
 ) -> _Prepared:
     check_arguments(min_views, min_weight)
-    v = len(rig)
-    px = as_float64("pixels", pixels, (..., v, 2))
-    batch = px.shape[:-2]
-    if weights is None:
-        w = np.ones(batch + (v,))
-    else:
-        w = as_float64("weights", weights, (..., v))
-        check_shape("weights", w, batch + (v,))
-    flat_w = w.reshape(-1, v)
-    if not np.isfinite(flat_w).all():  # NaN and infinite confidences count as 0 (checked first: a copy is dear)
-        flat_w = np.nan_to_num(flat_w, nan=0.0, posinf=0.0, neginf=0.0)
-    flat_w = np.ascontiguousarray(flat_w)
-    if np.any(flat_w < 0):
-        raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
+    batch, flat_px, flat_w = flat_inputs(len(rig), pixels, weights)
     intrinsics, distortion, extrinsics = camera_arrays(rig)
     has_lens = np.any(distortion != 0, axis=1)
     lens = np.where(np.any(distortion[:, 5:] != 0, axis=1), LENS12, np.where(has_lens, LENS5, NO_LENS))
     cameras = (intrinsics, distortion, lens.astype(np.int64), extrinsics)
-    return _Prepared(tuple(batch), np.ascontiguousarray(px.reshape(-1, v, 2)), flat_w, cameras)
+    return _Prepared(batch, np.ascontiguousarray(flat_px), np.ascontiguousarray(flat_w), cameras)
 
 
 def triangulate_dlt_fast(
