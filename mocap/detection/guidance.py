@@ -41,6 +41,8 @@ from mocap.detection.run import match_camera_names
 from mocap.errors import ShapeError
 
 TORSO = SHOULDERS + HIPS
+#: The torso landmarks with left and right swapped.
+MIRRORED_TORSO = SHOULDERS[::-1] + HIPS[::-1]
 
 
 def torso_length(body: NDArray[np.float64]) -> float:
@@ -54,13 +56,16 @@ def torso_distance(body: NDArray[np.float64], expected: NDArray[np.float64]) -> 
 
     Measured on the Pose2Sim single-person take: the man's landmarks in cam03 lie 0.11-0.2 torso
     lengths from his projection triangulated from the three other views (torso landmarks are not
-    the same anatomical points in every view).
+    the same anatomical points in every view). Left and right may be swapped: a body fitted facing
+    the other way is still that person (the single-person take, cam02 frame 43: a mirrored fit of
+    the man, unmatched, made the guide look for him again and add him a second time).
     """
     length = torso_length(expected)
-    distance = np.linalg.norm(body[list(TORSO)] - expected[list(TORSO)], axis=-1)
-    if not np.isfinite(length) or length < 1.0 or not np.isfinite(distance).all():
+    direct = np.linalg.norm(body[list(TORSO)] - expected[list(TORSO)], axis=-1)
+    swapped = np.linalg.norm(body[list(MIRRORED_TORSO)] - expected[list(TORSO)], axis=-1)
+    if not np.isfinite(length) or length < 1.0 or not np.isfinite(direct).all():
         return float("inf")
-    return float(np.median(distance) / length)
+    return float(min(np.median(direct), np.median(swapped)) / length)
 
 
 @dataclass(frozen=True, eq=False)
