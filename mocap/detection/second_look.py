@@ -24,7 +24,7 @@ frames, one torch thread): with the rig, cam03 — where the man walks past and 
 composited woman — found both people in 97 % of frames without the second look (it lost him at
 frames 49, 86 and 90: a presence dip to 0.06, twice his landmarks drifting onto her), 100 % with
 it (also with two torch threads); the other views 100 % either way. It costs one more landmark
-pass in the frames where a view lost someone (7 of 100 there).
+pass in the frames where a view lost someone (3 of 100 there).
 """
 
 from __future__ import annotations
