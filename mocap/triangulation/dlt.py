@@ -76,10 +76,16 @@ def flat_inputs(
         w = as_float64("weights", weights, (..., num_views))
         check_shape("weights", w, batch + (num_views,))
     flat_w = w.reshape(-1, num_views)
-    if not np.isfinite(flat_w).all():  # checked first: the copy is dear on the compiled path
+    if flat_w.size == 0:
+        return batch, px.reshape(-1, num_views, 2), flat_w
+    # two reductions and no temporary array in the common case (finite weights): NaN propagates
+    # through min, inf shows in max; the copy and the mask are dear on the compiled path
+    low, high = flat_w.min(), flat_w.max()
+    if not (np.isfinite(low) and np.isfinite(high)):
         flat_w = np.nan_to_num(flat_w, nan=0.0, posinf=0.0, neginf=0.0)
-    if np.any(flat_w < 0):
-        raise ShapeError("weights", "confidences >= 0", f"min {flat_w.min():g}")
+        low = flat_w.min()
+    if low < 0:
+        raise ShapeError("weights", "confidences >= 0", f"min {low:g}")
     return batch, px.reshape(-1, num_views, 2), flat_w
 
 

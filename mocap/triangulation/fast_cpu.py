@@ -34,6 +34,7 @@ This module imports numba; import it only where the fast path is wanted.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS
 from mocap.triangulation.kernels_robust_numba import MAX_VIEWS, run_robust_parallel, run_robust_serial
 from mocap.triangulation.result import TriangulationResult
 
+_CameraArrays = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]
+
 #: Batches with at least this many points run on all cores.
 PARALLEL_MIN_POINTS = 4096
 
@@ -59,7 +62,7 @@ class _Prepared:
     batch: tuple[int, ...]
     pixels: NDArray[np.float64]  # (N, V, 2) contiguous
     weights: NDArray[np.float64]  # (N, V) contiguous, NaN -> 0
-    cameras: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]
+    cameras: _CameraArrays
 
     def outputs(self) -> tuple[NDArray[Any], ...]:
         """Empty (points, view errors, used, status, mean error, views) for the kernels to fill."""
@@ -87,16 +90,37 @@ class _Prepared:
         )
 
 
+#: The kernels' arrays of each rig object in use, by ``id`` (rigs compare by value and are not
+#: hashable; rigs and cameras are immutable); an entry goes with its rig.
+_RIG_ARRAYS: dict[int, tuple[weakref.ref[CameraRig], _CameraArrays]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[CameraRig]) -> None:
+    if key in _RIG_ARRAYS and _RIG_ARRAYS[key][0] is ref:
+        del _RIG_ARRAYS[key]
+
+
+def _rig_arrays(rig: CameraRig) -> _CameraArrays:
+    """Intrinsics, distortion, lens model and extrinsics of ``rig`` for the kernels, made once per rig
+    object (building them from the cameras costs ~40 us, more than the kernels spend on a live frame)."""
+    key = id(rig)
+    entry = _RIG_ARRAYS.get(key)
+    if entry is not None and entry[0]() is rig:
+        return entry[1]
+    intrinsics, distortion, extrinsics = camera_arrays(rig)
+    has_lens = np.any(distortion != 0, axis=1)
+    lens = np.where(np.any(distortion[:, 5:] != 0, axis=1), LENS12, np.where(has_lens, LENS5, NO_LENS))
+    arrays = (intrinsics, distortion, lens.astype(np.int64), extrinsics)
+    _RIG_ARRAYS[key] = (weakref.ref(rig, lambda ref: _forget(key, ref)), arrays)
+    return arrays
+
+
 def _prepare(
     rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_views: int, min_weight: float
 ) -> _Prepared:
     check_arguments(min_views, min_weight)
     batch, flat_px, flat_w = flat_inputs(len(rig), pixels, weights)
-    intrinsics, distortion, extrinsics = camera_arrays(rig)
-    has_lens = np.any(distortion != 0, axis=1)
-    lens = np.where(np.any(distortion[:, 5:] != 0, axis=1), LENS12, np.where(has_lens, LENS5, NO_LENS))
-    cameras = (intrinsics, distortion, lens.astype(np.int64), extrinsics)
-    return _Prepared(batch, np.ascontiguousarray(flat_px), np.ascontiguousarray(flat_w), cameras)
+    return _Prepared(batch, np.ascontiguousarray(flat_px), np.ascontiguousarray(flat_w), _rig_arrays(rig))
 
 
 def triangulate_dlt_fast(

@@ -186,3 +186,35 @@ def test_bad_input_is_named():
         triangulate_dlt_fast(rig, np.zeros((5, 4, 2)), -np.ones((5, 4)))
     with pytest.raises(ValueError, match="min_weight"):
         triangulate_dlt_fast(rig, np.zeros((5, 4, 2)), min_weight=-1.0)
+
+
+def test_non_finite_weights_count_as_zero_and_a_negative_one_behind_them_is_still_named():
+    rig = ring(4)
+    take = generate_take(StudioConfig(num_frames=2, num_cameras=4, noise_px=0.0, seed=3))
+    pixels = np.moveaxis(take.detections.xy[:, :, 0], 1, -2).astype(np.float64)  # (T, J, V, 2)
+    weights = np.ones(pixels.shape[:-1])
+    reference = triangulate_dlt_fast(take.rig, pixels, np.where(np.arange(4) == 0, 0.0, weights))
+    for bad in (np.nan, np.inf, -np.inf):
+        weights[..., 0] = bad  # view 0 unusable everywhere
+        result = triangulate_dlt_fast(take.rig, pixels, weights)
+        np.testing.assert_array_equal(result.points_world, reference.points_world)
+        assert not result.views_used[..., 0].any()
+    weights[0, 0, 1] = -0.5
+    with pytest.raises(ShapeError, match="confidences >= 0.*min -0.5"):
+        triangulate_dlt_fast(rig, pixels, weights)
+
+
+def test_the_rig_arrays_are_made_once_per_rig_object_and_forgotten_with_it():
+    import gc
+
+    from mocap.triangulation import fast_cpu
+
+    rig = ring(4)
+    first = fast_cpu._rig_arrays(rig)
+    assert fast_cpu._rig_arrays(rig) is first
+    other = ring(5)
+    assert fast_cpu._rig_arrays(other) is not first and len(fast_cpu._rig_arrays(other)[0]) == 5
+    key = id(rig)
+    del rig, first
+    gc.collect()
+    assert key not in fast_cpu._RIG_ARRAYS
