@@ -39,9 +39,10 @@ from numpy.typing import NDArray
 from mocap.detection import landmarks as lm
 from mocap.detection.blazepose_models import BlazePoseModels
 from mocap.detection.guidance import CrossViewGuide, torso_distance
+from mocap.detection.occluders import paint_heads_and_torsos
 from mocap.detection.protocol import FrameSetDetections
-from mocap.detection.roi import convex_hull, paint_convex, roi_from_body, rois_from_alignment
-from mocap.detection.tracks import HEAD_AND_TORSO, Track, same_pose
+from mocap.detection.roi import roi_from_body, rois_from_alignment
+from mocap.detection.tracks import Track, same_pose
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +97,6 @@ def second_look(
     joints = lm.BODY_LANDMARKS
     bodies = [np.array([t.body for t in ts], dtype=np.float64).reshape(-1, joints, 2) for ts in tracks]
     scores = [np.array([t.score for t in ts], dtype=np.float64).reshape(-1, joints) for ts in tracks]
-    head_and_torso = list(HEAD_AND_TORSO)
     rows: list[tuple[int, tuple[NDArray[np.float64], float, float], NDArray[np.float64]]] = []
     crops: list[Any] = []
     for person in guide.people(bodies, scores, sorted(views)):
@@ -105,9 +105,8 @@ def second_look(
         region = roi_from_body(person.body_px, lm.HIPS, lm.SHOULDERS, settings.roi_scale)
         if region is None:
             continue
-        tracked = [convex_hull(t.body[head_and_torso]) for t in tracks[person.view]]
-        image = images[person.view]
-        crops.append(paint_convex(image, tracked) if tracked else image)
+        tracked = [t.body for t in tracks[person.view]]
+        crops.append(paint_heads_and_torsos(images[person.view], tracked) if tracked else images[person.view])
         rows.append((person.view, region, person.body_px))
     if not rows:
         return []

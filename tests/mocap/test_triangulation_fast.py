@@ -200,7 +200,7 @@ def test_non_finite_weights_count_as_zero_and_a_negative_one_behind_them_is_stil
         np.testing.assert_array_equal(result.points_world, reference.points_world)
         assert not result.views_used[..., 0].any()
     weights[0, 0, 1] = -0.5
-    with pytest.raises(ShapeError, match="confidences >= 0.*min -0.5"):
+    with pytest.raises(ShapeError, match=r"confidences >= 0.*min -0\.5"):
         triangulate_dlt_fast(rig, pixels, weights)
 
 

@@ -18,11 +18,12 @@ Per frame set (one image per view):
    edge are dropped (:func:`~mocap.detection.roi.clear_of_cut_edges`): a tile cutting a body
    shows the detector a partial person (a bottom tile turned a man's legs into an upside-down
    "person" scoring 0.6 that the landmark model then tracked);
-4. **occluder masks** (``mask_others``): the landmark model runs on every region of every view in
-   one forward pass. A tracked person whose landmarks' bounding box held another tracked
-   person's head and torso in the last frame is cropped from a copy of the image where the
-   others' head-and-torso convex hulls (last frame) are painted grey, except where its own hull
-   is; a new detection in a view with tracks likewise, with every tracked person it is not
+4. **occluder masks** (``mask_others``, :mod:`mocap.detection.occluders`): the landmark model
+   runs on every region of every view in one forward pass. A tracked person whose landmarks'
+   bounding box held another tracked person's head and torso in the last frame is cropped from
+   a copy of the image where the others' head-and-torso convex hulls (last frame) are painted
+   grey, except where its own hull is; a new detection in a view with tracks likewise, with every
+   tracked person it is not
    (region centre further than half a torso from their hip centre). Without it, where one
    person leans over another (cam03, frames 40-99: heads touching, hips ~100 px apart) the
    landmark model given the man's region returned the more visible woman;
@@ -76,17 +77,16 @@ from calibration.rig import CameraRig
 from mocap.detection import landmarks as lm
 from mocap.detection.blazepose_models import BlazePoseModels, to_device_images
 from mocap.detection.guidance import CrossViewGuide, torso_distance
+from mocap.detection.occluders import masked_images
 from mocap.detection.protocol import Frame, FrameSetDetections
 from mocap.detection.roi import (
     clear_of_cut_edges,
-    convex_hull,
-    paint_convex,
     roi_from_body,
     rois_from_alignment,
     square_tiles,
 )
 from mocap.detection.second_look import SecondLookSettings, second_look, take_free_slots
-from mocap.detection.tracks import HEAD_AND_TORSO, TORSO, Regions, Track, same_pose, same_region
+from mocap.detection.tracks import TORSO, Regions, Track, same_pose, same_region
 from mocap.errors import ShapeError
 from mocap.skeleton.layouts import BLAZEPOSE33, KeypointLayout
 
@@ -261,7 +261,14 @@ class BlazePoseDetector:
         self._add_detections(tensors, detect_views, regions)
         self._add_guided(frame_index, regions)
         view_of_roi = np.asarray(regions.views, dtype=np.int64)
-        crop_images, crop_of_roi = self._masked_images(tensors, regions)
+        crop_images, crop_of_roi = (
+            masked_images(tensors, regions)
+            if self.config.mask_others
+            else (
+                list(tensors),
+                np.asarray(regions.views, dtype=np.int64),
+            )
+        )
         result = self.models.landmarks(
             crop_images,
             crop_of_roi,
@@ -271,57 +278,6 @@ class BlazePoseDetector:
         )
         found = self._update(len(frames), frame_index, view_of_roi, regions, result)
         return self._second_look(tensors, frame_index, found)
-
-    def _masked_images(self, tensors: list[Any], regions: Regions) -> tuple[list[Any], NDArray[np.int64]]:
-        """Images to crop each region from, and the index of each region's image (see step 4 of
-        the module docstring): the view's own, or a copy with other tracked people's heads and
-        torsos (last frame's convex hulls) painted grey."""
-        images = list(tensors)
-        image_of_roi = np.asarray(regions.views, dtype=np.int64).copy()
-        if not self.config.mask_others:
-            return images, image_of_roi
-        hull, shoulders, hips = list(HEAD_AND_TORSO), list(TORSO[:2]), list(TORSO[2:])
-        for row, (view, previous) in enumerate(zip(regions.views, regions.bodies, strict=True)):
-            tracked = [
-                other
-                for other_row, (v, other) in enumerate(zip(regions.views, regions.bodies, strict=True))
-                if v == view and other is not None and other_row != row
-            ]
-            expected = regions.expected[row]
-            if expected is not None:
-                # Cross-view guidance: paint every other tracked person (all but the track the
-                # projection matched), not over where this one's head and torso should be.
-                own = expected[hull][np.isfinite(expected[hull]).all(axis=1)]
-                keep = convex_hull(own) if len(own) >= 3 else None
-                others = [
-                    other
-                    for other_row, (v, other) in enumerate(zip(regions.views, regions.bodies, strict=True))
-                    if v == view and other is not None and regions.slots[other_row] != regions.slots[row]
-                ]
-            elif previous is None:
-                # A new detection: paint the tracked people it is not (its region centre, a hip
-                # centre, further than half a torso from theirs); nothing of its own to keep.
-                keep = None
-                others = [
-                    other
-                    for other in tracked
-                    if np.linalg.norm(regions.centers[row] - other[hips].mean(axis=0))
-                    > 0.5 * np.linalg.norm(other[shoulders].mean(axis=0) - other[hips].mean(axis=0))
-                ]
-            else:
-                # A track: paint those whose head and torso lay within its landmarks' bounding
-                # box last frame, but not over its own head and torso.
-                keep = convex_hull(previous[hull])
-                low, high = np.nanmin(previous, axis=0), np.nanmax(previous, axis=0)
-                others = [
-                    other
-                    for other in tracked
-                    if np.all(np.nanmin(other[hull], axis=0) <= high) and np.all(np.nanmax(other[hull], axis=0) >= low)
-                ]
-            if others:
-                images.append(paint_convex(tensors[view], [convex_hull(other[hull]) for other in others], keep=keep))
-                image_of_roi[row] = len(images) - 1
-        return images, image_of_roi
 
     def _add_detections(self, tensors: list[Any], detect_views: list[int], regions: Regions) -> None:
         """Regions of people the detector finds in ``detect_views`` that no tracked region already
