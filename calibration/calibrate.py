@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from calibration.board_detection import BoardDetector, MediaDetections, detect_in_media
 from calibration.boards import BoardSpec, board_to_dict
 from calibration.bundle_adjustment import BundleOptions, BundleResult, bundle_adjust
+from calibration.bundle_covariance import solved_rotation_uncertainty
 from calibration.bundle_prior import prior_information, prior_weights
 from calibration.bundle_problem import BundleProblem
 from calibration.calibrate_hints import board_not_found_hint
@@ -311,6 +312,7 @@ def calibrate_detections_iter(
         intrinsic_prior=prior,
     )
     yield Progress("bundle adjustment", 2 if joint else 1, 2 if joint else 1)
+    rotation_std = solved_rotation_uncertainty(observations, result, prior).rotation_rms_deg
 
     # 6: world frame
     check_cancelled(cancel)
@@ -338,7 +340,9 @@ def calibrate_detections_iter(
         check_cameras_above_floor(rig, source=world_frame)
 
     # 7: report
-    report = _report(rig, names, board, problem, result, intrinsics, intrinsic_found, world_frame, started)
+    report = _report(
+        rig, names, board, problem, result, intrinsics, intrinsic_found, world_frame, started, rotation_std
+    )
     metadata: dict[str, Any] = {
         "board": board_to_dict(board),
         "calibration": report.to_metadata(),
@@ -390,6 +394,7 @@ def _report(
     intrinsic_found: dict[str, MediaDetections],
     world_frame: str,
     started: float,
+    rotation_std_deg: NDArray[np.float64],
 ) -> CalibrationReport:
     observations = problem.observations()
     norms = np.linalg.norm(result.residuals_px, axis=1)
@@ -411,6 +416,7 @@ def _report(
                 intrinsics[name].rms_px,
                 len(intrinsics[name].frames_used),
                 nearest[c],
+                float(rotation_std_deg[c]),
             )
         )
     return CalibrationReport(

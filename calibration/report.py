@@ -4,8 +4,8 @@ A :class:`CalibrationReport` is stored in the rig's metadata (``[metadata.calibr
 TOML, see :meth:`CalibrationReport.to_metadata`), read back with :func:`report_from_metadata` and
 printed as a table (:meth:`CalibrationReport.format_table`)::
 
-    camera   rms px  median px  frames  corners  intr rms  coverage  nearest (m)
-    cam_1     0.412      0.331      48     1032     0.211      78 %  cam_2 1.84
+    camera   rms px  median px  frames  corners  intr rms  coverage rot +-deg  nearest (m)
+    cam_1     0.412      0.331      48     1032     0.211      78 %     0.045  cam_2 1.84
 
 * **rms / median px**: reprojection error of the camera's board corners in the final bundle
   adjustment (extrinsic frames; also the close-ups when they were adjusted jointly), inliers only.
@@ -14,6 +14,11 @@ printed as a table (:meth:`CalibrationReport.format_table`)::
 * **coverage**: share of the cells of a ``COVERAGE_GRID`` grid over the image that hold at least one
   corner used for this camera (intrinsic or extrinsic); uncovered borders mean the lens model is
   extrapolated there. The grid of counts is kept in the metadata.
+* **rot +-deg**: the predicted error of the camera's orientation relative to the others (RMS
+  angle, degrees): the first-order covariance of the bundle adjustment at its solution, for the
+  noise its residuals show (:func:`calibration.bundle_covariance.solved_rotation_uncertainty`). A
+  camera whose figure stands out needs more board views, nearer its image borders. NaN where it
+  could not be computed.
 * **nearest**: the closest other camera and its distance, a sanity check against the real rig.
 """
 
@@ -48,6 +53,7 @@ class CameraReport:
     coverage_grid: tuple[tuple[int, ...], ...] = field(repr=False)
     nearest_camera: str
     nearest_distance_m: float
+    rotation_std_deg: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,11 @@ class CalibrationReport:
             values = asdict(c)
             name = values.pop("name")
             values["coverage_grid"] = [list(row) for row in c.coverage_grid]
-            cameras[name] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in values.items()}
+            cameras[name] = {
+                k: (round(v, 6) if isinstance(v, float) else v)
+                for k, v in values.items()
+                if not (isinstance(v, float) and np.isnan(v) and k == "rotation_std_deg")
+            }
         return {
             "board": self.board,
             "rms_px": round(self.rms_px, 6),
@@ -97,13 +107,14 @@ class CalibrationReport:
         """The report as a text table (one line per camera plus a summary line)."""
         header = (
             f"{'camera':12s} {'rms px':>7s} {'median px':>9s} {'frames':>6s} {'corners':>7s} "
-            f"{'intr rms':>8s} {'coverage':>8s}  nearest (m)"
+            f"{'intr rms':>8s} {'coverage':>8s} {'rot +-deg':>9s}  nearest (m)"
         )
         lines = [header]
         for c in self.cameras:
             lines.append(
                 f"{c.name:12s} {c.rms_px:7.3f} {c.median_px:9.3f} {c.frames:6d} {c.corners:7d} "
-                f"{c.intrinsic_rms_px:8.3f} {c.coverage * 100:7.0f} %  {c.nearest_camera} {c.nearest_distance_m:.3f}"
+                f"{c.intrinsic_rms_px:8.3f} {c.coverage * 100:7.0f} % {c.rotation_std_deg:9.3f}  "
+                f"{c.nearest_camera} {c.nearest_distance_m:.3f}"
             )
         lines.append(
             f"all cameras: RMS {self.initial_rms_px:.3f} px before and {self.rms_px:.3f} px after bundle "
@@ -148,6 +159,7 @@ def camera_report(
     intrinsic_rms_px: float,
     intrinsic_frames: int,
     nearest: tuple[str, float],
+    rotation_std_deg: float = float("nan"),
 ) -> CameraReport:
     """Build one camera's report from its bundle-adjustment residual norms (N,) and inlier mask (N,)."""
     kept = np.asarray(residual_norms_px)[np.asarray(inliers)]
@@ -165,6 +177,7 @@ def camera_report(
         coverage_grid=tuple(tuple(int(v) for v in row) for row in grid),
         nearest_camera=nearest[0],
         nearest_distance_m=float(nearest[1]),
+        rotation_std_deg=float(rotation_std_deg),
     )
 
 
@@ -187,6 +200,7 @@ def report_from_metadata(metadata: Mapping[str, Any]) -> CalibrationReport | Non
             coverage_grid=tuple(tuple(int(v) for v in row) for row in values.get("coverage_grid", [])),
             nearest_camera=str(values.get("nearest_camera", "")),
             nearest_distance_m=float(values.get("nearest_distance_m", float("nan"))),
+            rotation_std_deg=float(values.get("rotation_std_deg", float("nan"))),
         )
         for name, values in table["cameras"].items()
     ]
