@@ -19,7 +19,7 @@ from ui.controllers.calibration import CORNER_COLOUR_ID, CalibrationController
 from ui.scene import TileFrame
 from ui.views.camera_grid import CameraTile
 
-REPORT_COLUMNS = ("camera", "rms px", "median px", "frames", "corners", "coverage", "nearest")
+REPORT_COLUMNS = ("camera", "rms px", "median px", "frames", "corners", "coverage", "rotation ±", "nearest")
 
 
 class CalibrationWizard(QtWidgets.QDialog):
@@ -297,6 +297,7 @@ class CalibrationWizard(QtWidgets.QDialog):
                 str(camera.frames),
                 str(camera.corners),
                 f"{camera.coverage * 100:.0f} %",
+                f"{camera.rotation_std_deg:.2f}°",
                 f"{camera.nearest_camera} {camera.nearest_distance_m:.2f} m",
             )
             for column, text in enumerate(values):
