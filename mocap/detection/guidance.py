@@ -36,13 +36,9 @@ from numpy.typing import NDArray
 from calibration.rig import CameraRig
 from mocap.association.cross_view import CrossViewConfig, cluster_detections
 from mocap.association.geometry import solve_dlt, view_geometry
-from mocap.detection.landmarks import HIPS, SHOULDERS
+from mocap.detection.landmarks import HIPS, MIRRORED_TORSO, SHOULDERS, TORSO
 from mocap.detection.run import match_camera_names
 from mocap.errors import ShapeError
-
-TORSO = SHOULDERS + HIPS
-#: The torso landmarks with left and right swapped.
-MIRRORED_TORSO = SHOULDERS[::-1] + HIPS[::-1]
 
 
 def torso_length(body: NDArray[np.float64]) -> float:

@@ -24,6 +24,10 @@ BODY_LANDMARKS = 33
 AUX_START, AUX_END = 33, 34
 #: BlazePose-33 shoulders (left, right) and hips (left, right).
 SHOULDERS, HIPS = (11, 12), (23, 24)
+#: Shoulders and hips: what two people who overlap in the image do not share.
+TORSO = SHOULDERS + HIPS
+#: The torso landmarks with left and right swapped (a body fitted facing the other way).
+MIRRORED_TORSO = SHOULDERS[::-1] + HIPS[::-1]
 
 
 def decode_landmarks(raw: Any) -> tuple[Any, Any, Any]:

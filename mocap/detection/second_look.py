@@ -31,18 +31,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mocap.detection import landmarks as lm
-from mocap.detection.blazepose_models import BlazePoseModels
 from mocap.detection.guidance import CrossViewGuide, torso_distance
 from mocap.detection.occluders import paint_heads_and_torsos
 from mocap.detection.protocol import FrameSetDetections
-from mocap.detection.roi import roi_from_body, rois_from_alignment
-from mocap.detection.tracks import Track, same_pose
+from mocap.detection.roi import roi_from_body
+from mocap.detection.tracks import Track, bodies_and_scores, next_region, same_pose
+
+if TYPE_CHECKING:  # the models import torch; this module needs only their interface
+    from mocap.detection.blazepose_models import BlazePoseModels
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +78,7 @@ class SecondLookSettings:
 def second_look(
     guide: CrossViewGuide,
     models: BlazePoseModels,
-    tracks: Sequence[Sequence[Track]],
+    tracks: list[list[Track]],
     images: Sequence[Any],
     views: Sequence[int],
     settings: SecondLookSettings,
@@ -95,8 +97,7 @@ def second_look(
         The people found again, at most one per projection, none the same body as a track.
     """
     joints = lm.BODY_LANDMARKS
-    bodies = [np.array([t.body for t in ts], dtype=np.float64).reshape(-1, joints, 2) for ts in tracks]
-    scores = [np.array([t.score for t in ts], dtype=np.float64).reshape(-1, joints) for ts in tracks]
+    bodies, scores = bodies_and_scores(tracks)
     rows: list[tuple[int, tuple[NDArray[np.float64], float, float], NDArray[np.float64]]] = []
     crops: list[Any] = []
     for person in guide.people(bodies, scores, sorted(views)):
@@ -126,18 +127,8 @@ def second_look(
         if any(same_pose(body, other, size, settings.same_person) for other, size in known[view]):
             continue
         known[view].append((body, side))
-        center, size, rotation = rois_from_alignment(
-            result.xy[r, lm.AUX_START][None], result.xy[r, lm.AUX_END][None], settings.roi_scale
-        )
-        usable = bool(np.all(np.isfinite(center)) and size[0] > 1.0)
-        found.append(
-            Found(
-                view,
-                body.copy(),
-                np.clip(result.visibility[r, :joints], 0.0, 1.0).astype(np.float32),
-                (center[0], float(size[0]), float(rotation[0])) if usable else None,
-            )
-        )
+        visibility = np.clip(result.visibility[r, :joints], 0.0, 1.0).astype(np.float32)
+        found.append(Found(view, body.copy(), visibility, next_region(result.xy[r], settings.roi_scale)))
     return found
 
 

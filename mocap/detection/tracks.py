@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mocap.detection import landmarks as lm
+from mocap.detection.landmarks import TORSO
+from mocap.detection.roi import rois_from_alignment
 
 
 @dataclass
@@ -43,10 +45,29 @@ def same_region(
     return (distance < 0.05 * larger) & (ratio < 1.3)
 
 
-#: BlazePose-33 shoulders and hips: what two people who overlap in the image do not share.
-TORSO = lm.SHOULDERS + lm.HIPS
 #: Head (nose, eyes, ears, mouth) and torso: the part of a person painted out of others' crops.
 HEAD_AND_TORSO = (*range(11), *TORSO)
+
+
+def next_region(landmarks_px: NDArray[np.float64], roi_scale: float) -> tuple[NDArray[np.float64], float, float] | None:
+    """The region a person's landmarks (39, 2) give the next frame: from the auxiliary alignment
+    points 33-34 (MediaPipe's ``PoseLandmarksToRoi``); None where they give no usable region."""
+    center, size, rotation = rois_from_alignment(
+        landmarks_px[lm.AUX_START][None], landmarks_px[lm.AUX_END][None], roi_scale
+    )
+    if not (np.all(np.isfinite(center)) and size[0] > 1.0):
+        return None
+    return center[0], float(size[0]), float(rotation[0])
+
+
+def bodies_and_scores(
+    tracks: list[list[Track]],
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+    """Per view, the (N, 33, 2) last landmarks and (N, 33) visibilities of the people it tracks."""
+    joints = lm.BODY_LANDMARKS
+    bodies = [np.array([t.body for t in ts], dtype=np.float64).reshape(-1, joints, 2) for ts in tracks]
+    scores = [np.array([t.score for t in ts], dtype=np.float64).reshape(-1, joints) for ts in tracks]
+    return bodies, scores
 
 
 def same_pose(a: NDArray[np.float64], b: NDArray[np.float64], region_size: float, fraction: float) -> bool:

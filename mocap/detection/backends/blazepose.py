@@ -23,9 +23,8 @@ Per frame set (one image per view):
    bounding box held another tracked person's head and torso in the last frame is cropped from
    a copy of the image where the others' head-and-torso convex hulls (last frame) are painted
    grey, except where its own hull is; a new detection in a view with tracks likewise, with every
-   tracked person it is not
-   (region centre further than half a torso from their hip centre). Without it, where one
-   person leans over another (cam03, frames 40-99: heads touching, hips ~100 px apart) the
+   tracked person it is not (region centre further than half a torso from their hip centre).
+   Without it, where one person leans over another (cam03, frames 40-99: heads touching, hips ~100 px apart) the
    landmark model given the man's region returned the more visible woman;
 5. regions whose pose presence is below ``min_presence`` (new people) or ``min_track_presence``
    (tracked people; lower, a hysteresis that keeps a person through a hard pose — the man's
@@ -86,7 +85,7 @@ from mocap.detection.roi import (
     square_tiles,
 )
 from mocap.detection.second_look import SecondLookSettings, second_look, take_free_slots
-from mocap.detection.tracks import TORSO, Regions, Track, same_pose, same_region
+from mocap.detection.tracks import Regions, Track, bodies_and_scores, next_region, same_pose, same_region
 from mocap.errors import ShapeError
 from mocap.skeleton.layouts import BLAZEPOSE33, KeypointLayout
 
@@ -152,6 +151,11 @@ class BlazePoseConfig(BaseModel):
     roi_scale: float = Field(1.25, gt=0.0, description="region side over twice the alignment distance")
     detection_model: Path | None = Field(None, description="pose_detection.tflite (default: from mediapipe)")
     landmark_model: Path | None = Field(None, description="pose_landmark_full.tflite (default: from mediapipe)")
+
+    @property
+    def hold_presence(self) -> float:
+        """Presence that keeps a tracked (or guided) person: the lower of the two thresholds."""
+        return min(self.min_track_presence, self.min_presence)
 
 
 class BlazePoseDetector:
@@ -262,12 +266,7 @@ class BlazePoseDetector:
         self._add_guided(frame_index, regions)
         view_of_roi = np.asarray(regions.views, dtype=np.int64)
         crop_images, crop_of_roi = (
-            masked_images(tensors, regions)
-            if self.config.mask_others
-            else (
-                list(tensors),
-                np.asarray(regions.views, dtype=np.int64),
-            )
+            masked_images(tensors, regions) if self.config.mask_others else (list(tensors), view_of_roi)
         )
         result = self.models.landmarks(
             crop_images,
@@ -334,9 +333,7 @@ class BlazePoseDetector:
         recent = {v for v in range(len(self._tracks)) if frame_index - self._lost_at[v] <= lately}
         if not short | recent:
             return
-        joints = lm.BODY_LANDMARKS
-        bodies = [np.array([t.body for t in ts], dtype=np.float64).reshape(-1, joints, 2) for ts in self._tracks]
-        scores = [np.array([t.score for t in ts], dtype=np.float64).reshape(-1, joints) for ts in self._tracks]
+        bodies, scores = bodies_and_scores(self._tracks)
         missing = {v: cfg.max_people - len(self._tracks[v]) for v in short}
         for person in self._guide.people(bodies, scores, sorted(short | recent)):
             view = person.view
@@ -365,9 +362,7 @@ class BlazePoseDetector:
         ]
         if self._guide is None or not cfg.second_look or not lost:
             return found
-        settings = SecondLookSettings(
-            cfg.roi_scale, min(cfg.min_track_presence, cfg.min_presence), cfg.guide_agreement, cfg.same_person
-        )
+        settings = SecondLookSettings(cfg.roi_scale, cfg.hold_presence, cfg.guide_agreement, cfg.same_person)
         again = second_look(self._guide, self.models, self._tracks, tensors, lost, settings)
         return take_free_slots(again, self._tracks, found, cfg.max_people) if again else found
 
@@ -409,9 +404,9 @@ class BlazePoseDetector:
         ]
         guided = np.array([e is not None for e in regions.expected], dtype=bool)
         tracked = np.array([slot >= 0 for slot in slots], dtype=bool) | guided
-        alive = result.presence >= np.where(tracked, min(cfg.min_track_presence, cfg.min_presence), cfg.min_presence)
+        alive = result.presence >= np.where(tracked, cfg.hold_presence, cfg.min_presence)
         alive &= ~guided | (np.asarray(agreement) < cfg.guide_agreement)
-        torso = list(TORSO)
+        torso = list(lm.TORSO)
 
         def priority(row: int) -> tuple[int, float]:
             # Tracks first, the one whose torso moved least first: when two tracks land on one
@@ -450,13 +445,9 @@ class BlazePoseDetector:
                     used.add(slot)
                 xy[view, slot] = body[r]
                 score[view, slot] = np.clip(result.visibility[r, :joints], 0.0, 1.0)
-                center, size, rotation = rois_from_alignment(
-                    result.xy[r, lm.AUX_START][None], result.xy[r, lm.AUX_END][None], cfg.roi_scale
-                )
-                if np.all(np.isfinite(center)) and size[0] > 1.0:
-                    tracks.append(
-                        Track(slot, center[0], float(size[0]), float(rotation[0]), body[r].copy(), score[view, slot])
-                    )
+                region = next_region(result.xy[r], cfg.roi_scale)
+                if region is not None:
+                    tracks.append(Track(slot, *region, body[r].copy(), score[view, slot].astype(np.float64)))
             previous_slots = {slots[r] for r in np.flatnonzero(view_of_roi == view) if slots[r] >= 0}
             if previous_slots - {t.slot for t in tracks}:
                 self._lost_at[view] = frame_index
