@@ -17,8 +17,8 @@ printed as a table (:meth:`CalibrationReport.format_table`)::
 * **rot +-deg**: the predicted error of the camera's orientation relative to the others (RMS
   angle, degrees): the first-order covariance of the bundle adjustment at its solution, for the
   noise its residuals show (:func:`calibration.bundle_covariance.solved_rotation_uncertainty`). A
-  camera whose figure stands out needs more board views, nearer its image borders. NaN where it
-  could not be computed.
+  camera whose figure stands out needs more board views, nearer its image borders. NaN in reports
+  stored before this figure existed. Computing it costs ~0.3 s for 8 cameras and 160 frames.
 * **nearest**: the closest other camera and its distance, a sanity check against the real rig.
 """
 
@@ -89,11 +89,7 @@ class CalibrationReport:
             values = asdict(c)
             name = values.pop("name")
             values["coverage_grid"] = [list(row) for row in c.coverage_grid]
-            cameras[name] = {
-                k: (round(v, 6) if isinstance(v, float) else v)
-                for k, v in values.items()
-                if not (isinstance(v, float) and np.isnan(v) and k == "rotation_std_deg")
-            }
+            cameras[name] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in values.items()}
         return {
             "board": self.board,
             "rms_px": round(self.rms_px, 6),

@@ -88,7 +88,9 @@ def test_report_predicts_each_cameras_rotation_error_near_the_bound(four_cameras
     # 0.043-0.047 deg against 0.048-0.053 (and, over 12 noise draws, actual RMS 0.048-0.061)
     bound = rotation_uncertainty(*exact_bundle_problem(take), NOISE_PX).rotation_rms_deg
     assert np.all(predicted > 0.7 * bound) and np.all(predicted < 1.2 * bound), (predicted, bound)
-    stored = report_from_metadata(result.rig.metadata)
+    from calibration.rig_toml import rig_from_toml, rig_to_toml
+
+    stored = report_from_metadata(rig_from_toml(rig_to_toml(result.rig)).metadata)  # through the rig file
     assert stored is not None
     np.testing.assert_allclose([c.rotation_std_deg for c in stored.cameras], predicted, atol=1e-6)
     assert "rot +-deg" in result.report.format_table()
