@@ -264,8 +264,8 @@ def _run_blocks(
         _statuses(count, m[9], solution[3], front, min_views, status[first : first + count], good)
         total[:count] = 0.0
         for c in range(v):
-            _view_outputs(count, good, rows[c, 0], errors[c], used[first : first + count, c],
-                          view_errors[first : first + count, c], total)  # fmt: skip
+            _view_outputs(count, good, rows[c, 0], errors[c], used[c, first : first + count],
+                          view_errors[c, first : first + count], total)  # fmt: skip
         _point_outputs(count, good, solution, m[9], total, points[first : first + count],
                        mean_error[first : first + count], n_views[first : first + count])  # fmt: skip
         if iterations > 0:
@@ -342,10 +342,10 @@ def _refine_point(
                          lens, extrinsics, iterations, tolerance)  # fmt: skip
     total, views = 0.0, 0
     for c in range(weights.shape[1]):
-        if used[i, c]:
+        if used[c, i]:
             _, _, _, pu, pv = _project(px, py, pz, extrinsics[c], distortion[c], lens[c], intrinsics[c])
-            view_errors[i, c] = math.sqrt((pu - pixels[i, c, 0]) ** 2 + (pv - pixels[i, c, 1]) ** 2)
-            total += view_errors[i, c]
+            view_errors[c, i] = math.sqrt((pu - pixels[i, c, 0]) ** 2 + (pv - pixels[i, c, 1]) ** 2)
+            total += view_errors[c, i]
             views += 1
     points[i, 0], points[i, 1], points[i, 2] = px, py, pz
     mean_error[i] = total / views
@@ -367,7 +367,8 @@ def run_blocks_serial(
     mean_error: F64,
     n_views: NDArray[np.int64],
 ) -> None:
-    """All points on the calling thread (outputs as :func:`mocap.triangulation.fast_cpu.triangulate_dlt_fast`)."""
+    """All points on the calling thread (outputs as :meth:`mocap.triangulation.fast_cpu._Prepared.outputs`:
+    ``view_errors`` and ``used`` view-major, (V, N))."""
     blocks = (weights.shape[0] + BLOCK - 1) // BLOCK
     _run_blocks(0, blocks, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, points,
                 view_errors, used, status, mean_error, n_views)  # fmt: skip

@@ -144,7 +144,7 @@ def _cost(
     """Weighted squared pixel error of the used views, and whether the point is in front of all of them."""
     cost, front = 0.0, True
     for c in range(weights.shape[1]):
-        if used[i, c]:
+        if used[c, i]:
             zc, _, _, u, v = _project(px, py, pz, extrinsics[c], distortion[c], lens[c], intrinsics[c])
             if zc > 0.0:
                 du, dv = u - pixels[i, c, 0], v - pixels[i, c, 1]
@@ -170,11 +170,13 @@ def _refine(
     iterations: int,
     tolerance: float,
 ) -> tuple[float, float, float]:
-    """Gauss-Newton on the weighted pixel reprojection error (the steps of :func:`~.refine.refine_points`)."""
+    """Gauss-Newton on the weighted pixel reprojection error (the steps of :func:`~.refine.refine_points`).
+
+    ``used`` is view-major, (V, N), as the compiled paths' outputs (:mod:`mocap.triangulation.fast_cpu`)."""
     for _ in range(iterations):
         cost = h00 = h01 = h02 = h11 = h12 = h22 = g0 = g1 = g2 = 0.0
         for c in range(weights.shape[1]):
-            if not used[i, c]:
+            if not used[c, i]:
                 continue
             p, k = extrinsics[c], intrinsics[c]
             zc, xn, yn, u, v = _project(px, py, pz, p, distortion[c], lens[c], k)

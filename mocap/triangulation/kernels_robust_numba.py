@@ -8,7 +8,8 @@ until the inlier set is stable, give the statuses of the numpy path (``CONTESTED
 Gauss-Newton, and reproject every usable view (inliers and outliers) through the lens.
 
 View sets are bit masks (``1 << view``), so a point needs no scratch arrays: rigs of up to
-:data:`MAX_VIEWS` cameras.
+:data:`MAX_VIEWS` cameras. The per-view outputs (``view_errors``, ``used``) are view-major, (V, N),
+as those of the block kernels.
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ def _robust_point(
     v = weights.shape[1]
     usable, n_usable = 0, 0
     for c in range(v):
-        used[i, c] = False
-        view_errors[i, c] = np.nan
+        used[c, i] = False
+        view_errors[c, i] = np.nan
         u, vv = pixels[i, c, 0], pixels[i, c, 1]
         if not (weights[i, c] > min_weight) or not (math.isfinite(u) and math.isfinite(vv)):
             continue
@@ -176,7 +177,7 @@ def _robust_point(
     if state != _OK:
         return
     for c in range(v):
-        used[i, c] = (inliers >> c) & 1 == 1
+        used[c, i] = (inliers >> c) & 1 == 1
     if iterations > 0:
         px, py, pz = _refine(
             i, px, py, pz, pixels, weights, used, intrinsics, distortion, lens, extrinsics, iterations, tolerance
@@ -186,16 +187,16 @@ def _robust_point(
         if not (usable >> c) & 1:
             continue
         zc, _, _, u, vv = _project(px, py, pz, extrinsics[c], distortion[c], lens[c], intrinsics[c])
-        if used[i, c] and not zc > 0.0:
+        if used[c, i] and not zc > 0.0:
             status[i] = _BEHIND
             for c2 in range(v):
-                used[i, c2] = False
-                view_errors[i, c2] = np.nan
+                used[c2, i] = False
+                view_errors[c2, i] = np.nan
             return
         du, dv = u - pixels[i, c, 0], vv - pixels[i, c, 1]
-        view_errors[i, c] = math.sqrt(du * du + dv * dv)
-        if used[i, c]:
-            total += view_errors[i, c]
+        view_errors[c, i] = math.sqrt(du * du + dv * dv)
+        if used[c, i]:
+            total += view_errors[c, i]
     n_views[i] = count
     mean_error[i] = total / count
     points[i, 0], points[i, 1], points[i, 2] = px, py, pz
