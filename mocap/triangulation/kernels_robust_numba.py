@@ -26,6 +26,9 @@ from mocap.triangulation.result import PointStatus
 #: Most views a bit-mask view set holds.
 MAX_VIEWS = 62
 
+#: Points per unit of parallel work (each has its own scratch).
+_CHUNK = 256
+
 F64 = NDArray[np.float64]
 
 _OK = int(PointStatus.OK)
@@ -37,28 +40,46 @@ _CONTESTED = int(PointStatus.CONTESTED)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _solve_views(
-    i: int, views: int, normalized: F64, weights: F64, extrinsics: F64
-) -> tuple[float, float, float, bool]:
-    """Weighted DLT of point ``i`` from the views in the bit mask ``views`` (see mocap.triangulation.linear)."""
-    m00 = m01 = m02 = m11 = m12 = m22 = r0 = r1 = r2 = 0.0
+def _view_terms(i: int, usable: int, normalized: F64, weights: F64, extrinsics: F64, terms: F64) -> None:
+    """Each usable view's terms of the weighted normal equations of point ``i`` (rows of ``terms``)."""
     for c in range(weights.shape[1]):
-        if not (views >> c) & 1:
+        if not (usable >> c) & 1:
             continue
         x, y = normalized[i, c, 0], normalized[i, c, 1]
         w2 = weights[i, c] * weights[i, c]
         p = extrinsics[c]
         a0, a1, a2, a3 = x * p[2, 0] - p[0, 0], x * p[2, 1] - p[0, 1], x * p[2, 2] - p[0, 2], x * p[2, 3] - p[0, 3]
         b0, b1, b2, b3 = y * p[2, 0] - p[1, 0], y * p[2, 1] - p[1, 1], y * p[2, 2] - p[1, 2], y * p[2, 3] - p[1, 3]
-        m00 += w2 * (a0 * a0 + b0 * b0)
-        m01 += w2 * (a0 * a1 + b0 * b1)
-        m02 += w2 * (a0 * a2 + b0 * b2)
-        m11 += w2 * (a1 * a1 + b1 * b1)
-        m12 += w2 * (a1 * a2 + b1 * b2)
-        m22 += w2 * (a2 * a2 + b2 * b2)
-        r0 -= w2 * (a0 * a3 + b0 * b3)
-        r1 -= w2 * (a1 * a3 + b1 * b3)
-        r2 -= w2 * (a2 * a3 + b2 * b3)
+        t = terms[c]
+        t[0] = w2 * (a0 * a0 + b0 * b0)
+        t[1] = w2 * (a0 * a1 + b0 * b1)
+        t[2] = w2 * (a0 * a2 + b0 * b2)
+        t[3] = w2 * (a1 * a1 + b1 * b1)
+        t[4] = w2 * (a1 * a2 + b1 * b2)
+        t[5] = w2 * (a2 * a2 + b2 * b2)
+        t[6] = w2 * (a0 * a3 + b0 * b3)
+        t[7] = w2 * (a1 * a3 + b1 * b3)
+        t[8] = w2 * (a2 * a3 + b2 * b3)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _solve_terms(views: int, terms: F64) -> tuple[float, float, float, bool]:
+    """Weighted DLT (see mocap.triangulation.linear) from the views in the bit mask ``views``: their
+    ``terms`` (:func:`_view_terms`, made once per point, not once per pair) summed in view order."""
+    m00 = m01 = m02 = m11 = m12 = m22 = r0 = r1 = r2 = 0.0
+    for c in range(terms.shape[0]):
+        if not (views >> c) & 1:
+            continue
+        t = terms[c]
+        m00 += t[0]
+        m01 += t[1]
+        m02 += t[2]
+        m11 += t[3]
+        m12 += t[4]
+        m22 += t[5]
+        r0 -= t[6]
+        r1 -= t[7]
+        r2 -= t[8]
     return _solve3(m00, m01, m02, m11, m12, m22, r0, r1, r2)
 
 
@@ -100,6 +121,7 @@ def _robust_point(
     extrinsics: F64,
     settings: tuple[int, float, float, bool, int, int, float],
     normalized: F64,
+    terms: F64,
     points: F64,
     view_errors: F64,
     used: NDArray[np.bool_],
@@ -107,7 +129,7 @@ def _robust_point(
     mean_error: F64,
     n_views: NDArray[np.int64],
 ) -> None:
-    """Robust triangulation of point ``i`` into the output arrays (``normalized`` is scratch)."""
+    """Robust triangulation of point ``i`` into the output arrays (``normalized``, ``terms`` (V, 9): scratch)."""
     min_views, min_weight, threshold, accept_contested, refit_rounds, iterations, tolerance = settings
     v = weights.shape[1]
     usable, n_usable = 0, 0
@@ -127,6 +149,7 @@ def _robust_point(
     points[i, 0] = points[i, 1] = points[i, 2] = np.nan
     mean_error[i] = np.nan
     n_views[i] = 0
+    _view_terms(i, usable, normalized, weights, extrinsics, terms)
     # hypotheses from every pair of usable views, scored by MSAC: sum of min(e^2, T^2)
     cap = threshold * threshold
     best_cost, bx, by, bz, found = np.inf, 0.0, 0.0, 0.0, False
@@ -136,7 +159,7 @@ def _robust_point(
         for b in range(a + 1, v):
             if not (usable >> b) & 1:
                 continue
-            hx, hy, hz, ok = _solve_views(i, (1 << a) | (1 << b), normalized, weights, extrinsics)
+            hx, hy, hz, ok = _solve_terms((1 << a) | (1 << b), terms)
             if not ok:
                 continue
             cost = 0.0
@@ -152,7 +175,7 @@ def _robust_point(
     inliers = 0
     if found:
         inliers, _ = _agreeing(i, bx, by, bz, usable, normalized, intrinsics, extrinsics, threshold)
-    px, py, pz, solved = _solve_views(i, inliers, normalized, weights, extrinsics)
+    px, py, pz, solved = _solve_terms(inliers, terms)
     for _ in range(max(1, refit_rounds)):  # refit until the inlier set is stable (keep a consensus)
         refit, count = _agreeing(i, px, py, pz, usable, normalized, intrinsics, extrinsics, threshold)
         if count < 2:
@@ -160,7 +183,7 @@ def _robust_point(
         if refit == inliers:
             break
         inliers = refit
-        px, py, pz, solved = _solve_views(i, inliers, normalized, weights, extrinsics)
+        px, py, pz, solved = _solve_terms(inliers, terms)
     count = 0
     for c in range(v):
         count += (inliers >> c) & 1
@@ -219,9 +242,10 @@ def run_robust_serial(
     mean_error: F64,
     n_views: NDArray[np.int64],
 ) -> None:
+    terms = np.empty((weights.shape[1], 9))
     for i in range(weights.shape[0]):
         _robust_point(
-            i, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, normalized,
+            i, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, normalized, terms,
             points, view_errors, used, status, mean_error, n_views,
         )  # fmt: skip
 
@@ -243,8 +267,12 @@ def run_robust_parallel(
     mean_error: F64,
     n_views: NDArray[np.int64],
 ) -> None:
-    for i in numba.prange(weights.shape[0]):
-        _robust_point(
-            i, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, normalized,
-            points, view_errors, used, status, mean_error, n_views,
-        )  # fmt: skip
+    n = weights.shape[0]
+    chunks = (n + _CHUNK - 1) // _CHUNK
+    for chunk in numba.prange(chunks):
+        terms = np.empty((weights.shape[1], 9))
+        for i in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+            _robust_point(
+                i, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, normalized, terms,
+                points, view_errors, used, status, mean_error, n_views,
+            )  # fmt: skip
