@@ -16,10 +16,10 @@ operation; these touch each observation a few times while it is in cache. Measur
 bench triangulation`` (one core of the 2-core machine, ~100 000 observed joints): the plain DLT
 makes ~9-13.5 M points per CPU-second with 4 cameras (~4.6-7.3 M with 8), 46-56x aniposelib's
 ``triangulate`` with 4 cameras and 34-49x with 8, depending on the CPU (see BENCHMARKS.md); the
-robust mode ~0.8-1.2 M with 4 cameras (~0.29 M with 8), ~7x the numpy robust mode. Each observed view costs 13-22 ns, most of it
-arithmetic (two Newton steps of undistortion, 4-6 ns, bound by floating-point throughput), the
-strided reads of the pixels ~3 ns; aniposelib's cost per point hardly grows with the views, hence
-the lower ratio at 8.
+robust mode ~0.8-1.2 M with 4 cameras (~0.29 M with 8), ~7x the numpy robust mode. Each observed
+view costs 13-22 ns, most of it arithmetic (two Newton steps of undistortion, 4-6 ns, bound by
+floating-point throughput), the strided reads of the pixels ~3 ns; aniposelib's cost per point
+hardly grows with the views, hence the lower ratio at 8.
 
 Batches of at least :data:`PARALLEL_MIN_POINTS` points are spread over the CPU cores; smaller
 ones (a live frame) run on the calling thread, because waking a thread team costs more than they
