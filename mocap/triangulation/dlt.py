@@ -61,9 +61,13 @@ def check_arguments(min_views: int, min_weight: float) -> None:
 
 
 def flat_inputs(
-    num_views: int, pixels: ArrayLike, weights: ArrayLike | None
+    num_views: int, pixels: ArrayLike, weights: ArrayLike | None, clean: bool = True
 ) -> tuple[tuple[int, ...], NDArray[np.float64], NDArray[np.float64]]:
     """Checked, flattened inputs: (batch shape, pixels (N, V, 2), weights (N, V), NaN/inf weights as 0).
+
+    With ``clean=False`` the weights are only reshaped: the caller treats NaN and infinite weights
+    as 0 and rejects negative ones itself (the compiled DLT, as it reads them; it then calls
+    :func:`clean_weights` for the error).
 
     Raises:
         ShapeError: the view axis is not ``num_views``, weights do not match pixels, or a weight is < 0.
@@ -76,17 +80,26 @@ def flat_inputs(
         w = as_float64("weights", weights, (..., num_views))
         check_shape("weights", w, batch + (num_views,))
     flat_w = w.reshape(-1, num_views)
-    if flat_w.size == 0:
-        return batch, px.reshape(-1, num_views, 2), flat_w
+    return batch, px.reshape(-1, num_views, 2), clean_weights(flat_w) if clean else flat_w
+
+
+def clean_weights(weights: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``weights`` with NaN and infinities as 0 (a copy only where there are some).
+
+    Raises:
+        ShapeError: if a weight is negative, naming the smallest.
+    """
+    if weights.size == 0:
+        return weights
     # two reductions and no temporary array in the common case (finite weights): NaN propagates
-    # through min, inf shows in max; the copy and the mask are dear on the compiled path
-    low, high = flat_w.min(), flat_w.max()
+    # through min, inf shows in max
+    low, high = weights.min(), weights.max()
     if not (np.isfinite(low) and np.isfinite(high)):
-        flat_w = np.nan_to_num(flat_w, nan=0.0, posinf=0.0, neginf=0.0)
-        low = flat_w.min()
+        weights = np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0)
+        low = weights.min()
     if low < 0:
         raise ShapeError("weights", "confidences >= 0", f"min {low:g}")
-    return batch, px.reshape(-1, num_views, 2), flat_w
+    return weights
 
 
 def observe(rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_weight: float) -> Observations:

@@ -45,8 +45,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from calibration.rig import CameraRig
 from mocap.triangulation.camera_arrays import camera_arrays
-from mocap.triangulation.dlt import check_arguments, flat_inputs
-from mocap.triangulation.kernels_block_numba import run_blocks_parallel, run_blocks_serial
+from mocap.triangulation.dlt import check_arguments, clean_weights, flat_inputs
+from mocap.triangulation.kernels_block_numba import NEGATIVE_WEIGHT, run_blocks_parallel, run_blocks_serial
 from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS
 from mocap.triangulation.kernels_robust_numba import MAX_VIEWS, run_robust_parallel, run_robust_serial
 from mocap.triangulation.result import TriangulationResult
@@ -123,10 +123,16 @@ def _rig_arrays(rig: CameraRig) -> _CameraArrays:
 
 
 def _prepare(
-    rig: CameraRig, pixels: ArrayLike, weights: ArrayLike | None, min_views: int, min_weight: float
+    rig: CameraRig,
+    pixels: ArrayLike,
+    weights: ArrayLike | None,
+    min_views: int,
+    min_weight: float,
+    clean: bool = True,
 ) -> _Prepared:
+    """Checked inputs; with ``clean=False`` the weights go on as given (see :func:`flat_inputs`)."""
     check_arguments(min_views, min_weight)
-    batch, flat_px, flat_w = flat_inputs(len(rig), pixels, weights)
+    batch, flat_px, flat_w = flat_inputs(len(rig), pixels, weights, clean)
     return _Prepared(batch, np.ascontiguousarray(flat_px), np.ascontiguousarray(flat_w), _rig_arrays(rig))
 
 
@@ -161,11 +167,17 @@ def triangulate_dlt_fast(
         ShapeError: if the view axis does not match the rig or weights do not match pixels.
         ValueError: if ``min_views < 2`` or ``min_weight < 0``.
     """
-    prepared = _prepare(rig, pixels, weights, min_views, min_weight)
+    # the kernel takes the weights as given (NaN and infinite ones: unusable views) and marks points
+    # with a negative one; this saves two passes over the weights, ~5 % of a call on cold caches
+    prepared = _prepare(rig, pixels, weights, min_views, min_weight, clean=False)
     settings = (int(min_views), float(min_weight), int(iterations) if refine else 0, float(tolerance_m))
     outputs = prepared.outputs()
     run = run_blocks_parallel if len(prepared.weights) >= PARALLEL_MIN_POINTS else run_blocks_serial
     run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs)
+    status = outputs[3]
+    if status.size and status.min() == NEGATIVE_WEIGHT:
+        clean_weights(prepared.weights)  # raises the error that names the smallest weight
+        raise RuntimeError("the DLT kernel marked a negative weight where there is none (a bug: please report it)")
     return prepared.result(outputs)
 
 

@@ -5,7 +5,8 @@ over the block's points, held in small scratch arrays that stay in the L1 cache,
 turns each loop into AVX instructions (four doubles at a time):
 
 1. normalise: read each camera's pixels and weights (unusable views get weight 0 and harmless
-   zeros), remove the intrinsics;
+   zeros; a negative weight marks its point, so the caller need not check the weights first),
+   remove the intrinsics;
 2. undistort: two Newton steps on OpenCV's ``k1 k2 p1 p2 k3`` model from the series inverse of its
    radial part (to r^7) less the tangential terms. An observation whose last step is longer than
    1e-7 (the stopping rule of the exact inversion,
@@ -57,6 +58,9 @@ _TOO_FEW = int(PointStatus.TOO_FEW_VIEWS)
 _DEGENERATE = int(PointStatus.DEGENERATE)
 _BEHIND = int(PointStatus.BEHIND_CAMERA)
 
+#: In the status output: a point with a negative weight (no status: the caller raises).
+NEGATIVE_WEIGHT = -1
+
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
 def _newton_step(
@@ -79,18 +83,24 @@ def _newton_step(
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _normalise(pixels: F64, weights: F64, first: int, count: int, c: int, min_weight: float, k: F64, out: F64) -> None:
-    """Rows of ``out``: weight (0 where unusable), intrinsics-free tx, ty (0 where unusable) of camera ``c``'s block."""
+    """Rows of ``out``: weight (0 where unusable), intrinsics-free tx, ty (0 where unusable) of camera ``c``'s block.
+
+    The weights are the caller's, unchecked: NaN and infinite ones make a view unusable, and a
+    negative one poisons its point, ``ty`` NaN, which reaches the point's normal equations through
+    the zero weight (0 x NaN) and gives it :data:`NEGATIVE_WEIGHT` in :func:`_statuses`: the
+    caller raises. (A count of negative weights in this loop kept LLVM from vectorising it.)"""
     fx, fy, cx, cy, skew = k[0], k[1], k[2], k[3], k[4]
     inv_fx, inv_fy = 1.0 / fx, 1.0 / fy
     w_out, tx_out, ty_out = out[0], out[1], out[2]
     for j in range(count):
         u, v, w = pixels[first + j, c, 0], pixels[first + j, c, 1], weights[first + j, c]
-        usable = (w > min_weight) & (abs(u) < np.inf) & (abs(v) < np.inf)
+        usable = (w > min_weight) & (w < np.inf) & (abs(u) < np.inf) & (abs(v) < np.inf)
+        negative = (w < 0.0) & (w > -np.inf)
         ty = (v - cy) * inv_fy
         tx = (u - cx - skew * ty) * inv_fx
         w_out[j] = w if usable else 0.0
         tx_out[j] = tx if usable else 0.0
-        ty_out[j] = ty if usable else 0.0
+        ty_out[j] = ty if usable else (np.nan if negative else 0.0)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -261,7 +271,7 @@ def _run_blocks(
         front[:count] = 1.0
         for c in range(v):
             _reproject(count, solution, rows[c], intrinsics[c], distortion[c], lens[c], extrinsics[c], errors[c], front)
-        _statuses(count, m[9], solution[3], front, min_views, status[first : first + count], good)
+        _statuses(count, m[0], m[9], solution[3], front, min_views, status[first : first + count], good)
         total[:count] = 0.0
         for c in range(v):
             _view_outputs(count, good, rows[c, 0], errors[c], used[c, first : first + count],
@@ -277,13 +287,22 @@ def _run_blocks(
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _statuses(
-    count: int, views: F64, solvable: F64, front: F64, min_views: int, status: NDArray[np.int8], good: F64
+    count: int,
+    m00: F64,
+    views: F64,
+    solvable: F64,
+    front: F64,
+    min_views: int,
+    status: NDArray[np.int8],
+    good: F64,
 ) -> None:
-    """Each point's status (the per-point kernel's order of tests) and ``good`` 1 where it is OK."""
+    """Each point's status (the per-point kernel's order of tests) and ``good`` 1 where it is OK;
+    :data:`NEGATIVE_WEIGHT` where the normal equations are NaN (a negative weight, see :func:`_normalise`)."""
     for j in range(count):
         state = _OK if front[j] != 0.0 else _BEHIND
         state = state if solvable[j] != 0.0 else _DEGENERATE
         state = state if views[j] >= min_views else _TOO_FEW
+        state = state if m00[j] == m00[j] else NEGATIVE_WEIGHT
         status[j] = state
         good[j] = 1.0 if state == _OK else 0.0
 

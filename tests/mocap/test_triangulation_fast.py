@@ -223,6 +223,24 @@ def test_non_finite_weights_count_as_zero_and_a_negative_one_behind_them_is_stil
         triangulate_dlt_fast(rig, pixels, weights)
 
 
+@pytest.mark.parametrize("lens", ["none", "strong"])
+def test_a_negative_weight_anywhere_in_a_parallel_batch_is_named(lens):
+    """The kernel reads the weights unchecked and marks a point with a negative one; every block on
+    every thread reports it, whatever the lens model's undistortion path."""
+    from mocap.triangulation.fast_cpu import PARALLEL_MIN_POINTS
+
+    take = generate_take(StudioConfig(num_frames=1, num_cameras=4, noise_px=0.0, lens=lens, seed=3))
+    pixels = np.moveaxis(take.detections.xy[0, :, 0], 0, -2).astype(np.float64)  # (J, V, 2)
+    pixels = np.resize(pixels, (PARALLEL_MIN_POINTS + 1000, 4, 2))
+    weights = np.ones(pixels.shape[:-1])
+    for row in (0, len(weights) // 2, len(weights) - 3):
+        weights[row, 2] = -0.25
+        with pytest.raises(ShapeError, match=r"confidences >= 0.*min -0\.25"):
+            triangulate_dlt_fast(take.rig, pixels, weights)
+        weights[row, 2] = 0.25
+    assert (triangulate_dlt_fast(take.rig, pixels, weights).status == PointStatus.OK).all()
+
+
 def test_the_rig_arrays_are_made_once_per_rig_object_and_forgotten_with_it():
     import gc
 
