@@ -94,9 +94,12 @@ def frozen(
 
 def as_float64(name: str, value: ArrayLike, spec: ShapeSpec) -> NDArray[np.float64]:
     """A float64 view or copy of ``value`` with its shape checked (not made read-only)."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(name, "an array of numbers", f"{exc}") from exc
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        array: NDArray[np.float64] = value  # the common case, without numpy's conversion machinery
+    else:
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ShapeError(name, "an array of numbers", f"{exc}") from exc
     check_shape(name, array, spec)
     return array

@@ -13,6 +13,7 @@ with ``np.moveaxis(xy, 1, -2)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,7 @@ def check_arguments(min_views: int, min_weight: float) -> None:
     """Raise ValueError for settings no triangulation can honour."""
     if min_views < 2:
         raise ValueError(f"min_views must be at least 2 (two rays make a point), got {min_views}")
-    if not np.isfinite(min_weight) or min_weight < 0:
+    if not math.isfinite(min_weight) or min_weight < 0:
         raise ValueError(f"min_weight must be a number >= 0, got {min_weight}")
 
 

@@ -83,14 +83,19 @@ class _Prepared:
             np.empty(n, dtype=np.int64),
         )
 
+    @property
+    def _view_last(self) -> tuple[int, ...]:
+        """Axes that move the view axis of a (V, *batch) array to the end."""
+        return tuple(range(1, len(self.batch) + 1)) + (0,)
+
     def result(self, outputs: tuple[NDArray[Any], ...], threshold_px: float = float("nan")) -> TriangulationResult:
         points, view_errors, used, status, mean_error, n_views = outputs
         v, batch = self.weights.shape[1], self.batch
         return TriangulationResult(
             points_world=points.reshape(batch + (3,)),
             reprojection_error_px=mean_error.reshape(batch),
-            view_errors_px=np.moveaxis(view_errors.reshape((v,) + batch), 0, -1),
-            views_used=np.moveaxis(used.reshape((v,) + batch), 0, -1),
+            view_errors_px=view_errors.reshape((v,) + batch).transpose(self._view_last),
+            views_used=used.reshape((v,) + batch).transpose(self._view_last),
             n_views=n_views.reshape(batch),
             status=status.reshape(batch),
             threshold_px=threshold_px,
