@@ -14,8 +14,8 @@ the same sample, with this kernel doing the probe search), one point per call
 (:mod:`mocap.triangulation.kernels_robust_numba`). The numpy path makes a pass over memory per array
 operation; these touch each observation a few times while it is in cache. Measured with ``mocap
 bench triangulation`` (one core of the 2-core machine, ~100 000 observed joints): the plain DLT
-makes ~9-13.5 M points per CPU-second with 4 cameras (~4.6-7.3 M with 8), 46-56x aniposelib's
-``triangulate`` with 4 cameras and 34-49x with 8, depending on the CPU (see BENCHMARKS.md); the
+makes ~9-14.6 M points per CPU-second with 4 cameras (~4.6-7.9 M with 8), 46-60x aniposelib's
+``triangulate`` with 4 cameras and 34-51x with 8, depending on the CPU (see BENCHMARKS.md); the
 robust mode ~0.8-1.2 M with 4 cameras (~0.29 M with 8), ~7x the numpy robust mode. Each observed
 view costs 13-22 ns, most of it arithmetic (two Newton steps of undistortion, 4-6 ns, bound by
 floating-point throughput), the strided reads of the pixels ~3 ns; aniposelib's cost per point
