@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike, NDArray
 from calibration.rig import CameraRig
 from mocap.triangulation.camera_arrays import camera_arrays
 from mocap.triangulation.dlt import check_arguments, clean_weights, flat_inputs
-from mocap.triangulation.kernels_block_numba import NEGATIVE_WEIGHT, run_blocks_parallel, run_blocks_serial
+from mocap.triangulation.kernels_block_numba import run_blocks_parallel, run_blocks_serial
 from mocap.triangulation.kernels_numba import LENS5, LENS12, NO_LENS
 from mocap.triangulation.kernels_robust_numba import MAX_VIEWS, run_robust_parallel, run_robust_serial
 from mocap.triangulation.result import TriangulationResult
@@ -178,9 +178,7 @@ def triangulate_dlt_fast(
     settings = (int(min_views), float(min_weight), int(iterations) if refine else 0, float(tolerance_m))
     outputs = prepared.outputs()
     run = run_blocks_parallel if len(prepared.weights) >= PARALLEL_MIN_POINTS else run_blocks_serial
-    run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs)
-    status = outputs[3]
-    if status.size and status.min() == NEGATIVE_WEIGHT:
+    if run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs) > 0:  # points marked
         clean_weights(prepared.weights)  # raises the error that names the smallest weight
         raise RuntimeError("the DLT kernel marked a negative weight where there is none (a bug: please report it)")
     return prepared.result(outputs)

@@ -246,8 +246,9 @@ def _run_blocks(
     status: NDArray[np.int8],
     mean_error: F64,
     n_views: NDArray[np.int64],
-) -> None:
-    """Triangulate the points of blocks ``first_block`` up to ``last_block`` (exclusive) into the outputs."""
+) -> int:
+    """Triangulate the points of blocks ``first_block`` up to ``last_block`` (exclusive) into the outputs;
+    returns how many points have a negative weight (marked :data:`NEGATIVE_WEIGHT`)."""
     min_views, min_weight, iterations, tolerance = settings
     n, v = weights.shape
     rows = np.empty((v, 3, BLOCK))  # per camera: weight, tx, ty
@@ -259,6 +260,7 @@ def _run_blocks(
     redo = np.empty(BLOCK)
     good = np.empty(BLOCK)
     total = np.empty(BLOCK)
+    marked = 0
     for block in range(first_block, last_block):
         first = block * BLOCK
         count = min(n, first + BLOCK) - first
@@ -272,6 +274,8 @@ def _run_blocks(
         for c in range(v):
             _reproject(count, solution, rows[c], intrinsics[c], distortion[c], lens[c], extrinsics[c], errors[c], front)
         _statuses(count, m[0], m[9], solution[3], front, min_views, status[first : first + count], good)
+        for j in range(count):
+            marked += 1 if status[first + j] == NEGATIVE_WEIGHT else 0
         total[:count] = 0.0
         for c in range(v):
             _view_outputs(count, good, rows[c, 0], errors[c], used[c, first : first + count],
@@ -283,6 +287,7 @@ def _run_blocks(
                 if good[j] != 0.0:
                     _refine_point(first + j, pixels, weights, intrinsics, distortion, lens, extrinsics, iterations,
                                   tolerance, points, view_errors, used, mean_error)  # fmt: skip
+    return marked
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -385,11 +390,11 @@ def run_blocks_serial(
     status: NDArray[np.int8],
     mean_error: F64,
     n_views: NDArray[np.int64],
-) -> None:
+) -> int:
     """All points on the calling thread (outputs as :meth:`mocap.triangulation.fast_cpu._Prepared.outputs`:
-    ``view_errors`` and ``used`` view-major, (V, N))."""
+    ``view_errors`` and ``used`` view-major, (V, N)); returns how many points have a negative weight."""
     blocks = (weights.shape[0] + BLOCK - 1) // BLOCK
-    _run_blocks(0, blocks, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, points,
+    return _run_blocks(0, blocks, pixels, weights, intrinsics, distortion, lens, extrinsics, settings, points,
                 view_errors, used, status, mean_error, n_views)  # fmt: skip
 
 
@@ -408,11 +413,13 @@ def run_blocks_parallel(
     status: NDArray[np.int8],
     mean_error: F64,
     n_views: NDArray[np.int64],
-) -> None:
+) -> int:
     """As :func:`run_blocks_serial`, in chunks of :data:`CHUNK_BLOCKS` blocks spread over the cores."""
     blocks = (weights.shape[0] + BLOCK - 1) // BLOCK
     chunks = (blocks + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
+    marked = 0
     for chunk in numba.prange(chunks):
-        _run_blocks(chunk * blocks // chunks, (chunk + 1) * blocks // chunks, pixels, weights, intrinsics,
-                    distortion, lens, extrinsics, settings, points, view_errors, used, status, mean_error,
-                    n_views)  # fmt: skip
+        marked += _run_blocks(chunk * blocks // chunks, (chunk + 1) * blocks // chunks, pixels, weights, intrinsics,
+                              distortion, lens, extrinsics, settings, points, view_errors, used, status,
+                              mean_error, n_views)  # fmt: skip
+    return marked
