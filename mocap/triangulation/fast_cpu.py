@@ -63,7 +63,7 @@ class _Prepared:
 
     batch: tuple[int, ...]
     pixels: NDArray[np.float64]  # (N, V, 2) contiguous
-    weights: NDArray[np.float64]  # (N, V) contiguous, NaN -> 0
+    weights: NDArray[np.float64]  # (N, V) contiguous; NaN/inf -> 0 and checked unless prepared with clean=False
     cameras: _CameraArrays
 
     def outputs(self) -> tuple[NDArray[Any], ...]:
@@ -178,9 +178,8 @@ def triangulate_dlt_fast(
     settings = (int(min_views), float(min_weight), int(iterations) if refine else 0, float(tolerance_m))
     outputs = prepared.outputs()
     run = run_blocks_parallel if len(prepared.weights) >= PARALLEL_MIN_POINTS else run_blocks_serial
-    if run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs) > 0:  # points marked
+    if run(prepared.pixels, prepared.weights, *prepared.cameras, settings, *outputs) > 0:  # negative weights
         clean_weights(prepared.weights)  # raises the error that names the smallest weight
-        raise RuntimeError("the DLT kernel marked a negative weight where there is none (a bug: please report it)")
     return prepared.result(outputs)
 
 

@@ -2,7 +2,7 @@
 
 The points go through in blocks of :data:`BLOCK`. Within a block every step is one branch-free loop
 over the block's points, held in small scratch arrays that stay in the L1 cache, so that LLVM
-turns each loop into AVX instructions (four doubles at a time):
+turns each loop into SIMD instructions (four or eight doubles at a time, AVX2 or AVX-512):
 
 1. normalise: read each camera's pixels and weights (unusable views get weight 0 and harmless
    zeros; a negative weight marks its point, so the caller need not check the weights first),
@@ -87,8 +87,10 @@ def _normalise(pixels: F64, weights: F64, first: int, count: int, c: int, min_we
 
     The weights are the caller's, unchecked: NaN and infinite ones make a view unusable, and a
     negative one poisons its point, ``ty`` NaN, which reaches the point's normal equations through
-    the zero weight (0 x NaN) and gives it :data:`NEGATIVE_WEIGHT` in :func:`_statuses`: the
-    caller raises. (A count of negative weights in this loop kept LLVM from vectorising it.)"""
+    the zero weight (0 x NaN); :func:`_run_blocks` checks the weights of a point whose equations
+    are NaN (nothing else makes them NaN: unusable views add exact zeros) and marks it
+    :data:`NEGATIVE_WEIGHT`, and the caller raises. (A count of negative weights in this loop kept
+    LLVM from vectorising it.)"""
     fx, fy, cx, cy, skew = k[0], k[1], k[2], k[3], k[4]
     inv_fx, inv_fy = 1.0 / fx, 1.0 / fy
     w_out, tx_out, ty_out = out[0], out[1], out[2]
@@ -273,9 +275,11 @@ def _run_blocks(
         front[:count] = 1.0
         for c in range(v):
             _reproject(count, solution, rows[c], intrinsics[c], distortion[c], lens[c], extrinsics[c], errors[c], front)
-        _statuses(count, m[0], m[9], solution[3], front, min_views, status[first : first + count], good)
-        for j in range(count):
-            marked += 1 if status[first + j] == NEGATIVE_WEIGHT else 0
+        _statuses(count, m[9], solution[3], front, min_views, status[first : first + count], good)
+        for j in range(count):  # NaN normal equations (no good point): a negative weight, if the point has one
+            if m[0, j] != m[0, j] and _has_negative_weight(weights, first + j):
+                status[first + j] = NEGATIVE_WEIGHT
+                marked += 1
         total[:count] = 0.0
         for c in range(v):
             _view_outputs(count, good, rows[c, 0], errors[c], used[c, first : first + count],
@@ -292,24 +296,22 @@ def _run_blocks(
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _statuses(
-    count: int,
-    m00: F64,
-    views: F64,
-    solvable: F64,
-    front: F64,
-    min_views: int,
-    status: NDArray[np.int8],
-    good: F64,
+    count: int, views: F64, solvable: F64, front: F64, min_views: int, status: NDArray[np.int8], good: F64
 ) -> None:
-    """Each point's status (the per-point kernel's order of tests) and ``good`` 1 where it is OK;
-    :data:`NEGATIVE_WEIGHT` where the normal equations are NaN (a negative weight, see :func:`_normalise`)."""
+    """Each point's status (the per-point kernel's order of tests) and ``good`` 1 where it is OK."""
     for j in range(count):
         state = _OK if front[j] != 0.0 else _BEHIND
         state = state if solvable[j] != 0.0 else _DEGENERATE
         state = state if views[j] >= min_views else _TOO_FEW
-        state = state if m00[j] == m00[j] else NEGATIVE_WEIGHT
         status[j] = state
         good[j] = 1.0 if state == _OK else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _has_negative_weight(weights: F64, i: int) -> bool:
+    """Whether point ``i`` has a negative (finite) weight."""
+    row = weights[i]
+    return bool(np.any((row < 0.0) & (row > -np.inf)))
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
